@@ -1,0 +1,98 @@
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Why a field of a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub problem: String,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            field,
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Every rule a command can break. Each variant carries the facts a caller needs, never a
+/// message to be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("the command has invalid fields")]
+    Invalid(Vec<FieldError>),
+    #[error("candidate {candidate_id} is already registered")]
+    CandidateAlreadyRegistered { candidate_id: Uuid },
+    #[error("candidate {candidate_id} is not registered")]
+    CandidateNotFound { candidate_id: Uuid },
+    #[error("employer {employer_id} is already registered")]
+    EmployerAlreadyRegistered { employer_id: Uuid },
+    #[error("employer {employer_id} is not registered")]
+    EmployerNotFound { employer_id: Uuid },
+    #[error("job {job_id} has already been posted")]
+    JobAlreadyPosted { job_id: Uuid },
+    #[error("job {job_id} does not exist")]
+    JobNotFound { job_id: Uuid },
+    #[error("job {job_id} is closed")]
+    JobClosed { job_id: Uuid },
+    #[error("{role} {subject} may not act on {resource}")]
+    Forbidden {
+        subject: Uuid,
+        role: crate::Role,
+        resource: String,
+    },
+    #[error("the {side} has already swiped on pairing {pairing_id}")]
+    AlreadySwiped {
+        pairing_id: Uuid,
+        side: crate::pairing::Side,
+    },
+}
+
+/// Collects field problems and turns them into one `Invalid` error, so a caller learns about
+/// every bad field at once.
+#[derive(Debug, Default)]
+pub(crate) struct Validator(Vec<FieldError>);
+
+impl Validator {
+    pub(crate) fn text(&mut self, field: &'static str, value: &str, max_chars: usize) -> &mut Self {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            self.0.push(FieldError::new(field, "must not be empty"));
+        } else if trimmed.chars().count() > max_chars {
+            self.0.push(FieldError::new(
+                field,
+                format!("must be at most {max_chars} characters"),
+            ));
+        }
+        self
+    }
+
+    pub(crate) fn email(&mut self, field: &'static str, value: &str) -> &mut Self {
+        let value = value.trim();
+        let well_formed = value.len() <= 254
+            && value.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            })
+            && !value.chars().any(char::is_whitespace);
+        if !well_formed {
+            self.0.push(FieldError::new(
+                field,
+                "must be an email address such as ada@example.com",
+            ));
+        }
+        self
+    }
+
+    pub(crate) fn finish(&mut self) -> Result<(), DomainError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(std::mem::take(&mut self.0)))
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Hirestream's domain: the aggregates (candidate, employer, job, pairing), their commands
+//! and events, and the rules that decide which events a command produces.
+//!
+//! This crate is pure logic. It may depend on serde, thiserror, uuid, chrono and the cqrs-es
+//! traits, and on nothing that performs I/O: no database, broker, HTTP or clock. Whatever a
+//! rule needs to know about the outside world (another aggregate's state, the current actor)
+//! arrives inside the command, filled in by the write side.
+
+pub mod actor;
+pub mod candidate;
+pub mod employer;
+mod error;
+pub mod job;
+pub mod pairing;
+pub mod published;
+
+pub use actor::{Actor, Role};
+pub use error::{DomainError, FieldError};
+
+/// The version every event type starts at; bump it only together with an upcaster.
+pub const FIRST_EVENT_VERSION: &str = "1.0";
