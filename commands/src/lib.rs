@@ -1,1 +1,18 @@
-//! placeholder
+//! Hirestream's write side.
+//!
+//! Commands run against aggregates loaded from the PostgreSQL event store (cqrs-es with
+//! postgres-es); the events they produce are appended with their metadata in one
+//! transaction. [`relay`] then publishes every committed event to Kafka in commit order.
+//! Read models are never built here: they are the `projections` crate's, from Kafka.
+
+pub mod context;
+pub mod db;
+mod error;
+pub mod relay;
+pub mod service;
+pub mod store;
+
+pub use context::CommandContext;
+pub use error::Error;
+pub use service::CommandService;
+pub use store::Committed;

@@ -1,0 +1,43 @@
+//! The metadata every event carries: who did it, on behalf of which request, and why.
+
+use std::collections::HashMap;
+
+use domain::published::metadata;
+use domain::Actor;
+
+/// Who issued a command and what caused it. Turned into the metadata of every event the
+/// command appends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommandContext {
+    pub actor: Actor,
+    /// The id of the HTTP request (or process run) that carried the command.
+    pub request_id: String,
+    /// Shared by every command and event of one piece of work, across services.
+    pub correlation_id: String,
+    /// What directly caused the command: the request, or the event a reactor handled.
+    pub causation_id: String,
+}
+
+impl CommandContext {
+    /// The context of a command a caller sent directly: the request is the cause, and it
+    /// starts a new correlation unless the caller continues one.
+    pub fn for_request(actor: Actor, request_id: String, correlation_id: Option<String>) -> Self {
+        Self {
+            actor,
+            correlation_id: correlation_id.unwrap_or_else(|| request_id.clone()),
+            causation_id: request_id.clone(),
+            request_id,
+        }
+    }
+
+    pub(crate) fn metadata(&self, command: &str) -> HashMap<String, String> {
+        HashMap::from([
+            (metadata::ACTOR_SUBJECT.into(), self.actor.subject.to_string()),
+            (metadata::ACTOR_ROLE.into(), self.actor.role.as_str().into()),
+            (metadata::CORRELATION_ID.into(), self.correlation_id.clone()),
+            (metadata::CAUSATION_ID.into(), self.causation_id.clone()),
+            (metadata::REQUEST_ID.into(), self.request_id.clone()),
+            (metadata::COMMAND.into(), command.into()),
+        ])
+    }
+}

@@ -1,0 +1,147 @@
+//! The command service: the entry point of every change. It loads what a command needs to
+//! know about other aggregates, runs the command on its own aggregate and appends the result
+//! with the caller's metadata.
+
+use domain::candidate::{Candidate, CandidateCommand, RegisterCandidate};
+use domain::employer::{Employer, EmployerCommand, RegisterEmployer};
+use domain::job::{CloseJob, Job, JobCommand, JobRef, PostJob};
+use domain::pairing::{pairing_id, Decision, Pairing, PairingCommand, SwipeCandidate, SwipeJob};
+use domain::DomainError;
+use sqlx::PgPool;
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::store::{Committed, Store};
+use crate::{CommandContext, Error};
+
+/// How many times a command is decided again after losing an optimistic-concurrency race.
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+
+#[derive(Debug)]
+pub struct CommandService {
+    candidates: Store<Candidate>,
+    employers: Store<Employer>,
+    jobs: Store<Job>,
+    pairings: Store<Pairing>,
+}
+
+impl CommandService {
+    pub fn new(pool: PgPool, max_attempts: u32) -> Self {
+        Self {
+            candidates: Store::new(pool.clone(), max_attempts),
+            employers: Store::new(pool.clone(), max_attempts),
+            jobs: Store::new(pool.clone(), max_attempts),
+            pairings: Store::new(pool, max_attempts),
+        }
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.candidate_id, correlation_id = %ctx.correlation_id))]
+    pub async fn register_candidate(
+        &self,
+        ctx: &CommandContext,
+        cmd: RegisterCandidate,
+    ) -> Result<Committed, Error> {
+        let id = cmd.candidate_id.to_string();
+        let metadata = ctx.metadata("RegisterCandidate");
+        self.candidates
+            .execute(&id, CandidateCommand::RegisterCandidate(cmd), metadata)
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.employer_id, correlation_id = %ctx.correlation_id))]
+    pub async fn register_employer(
+        &self,
+        ctx: &CommandContext,
+        cmd: RegisterEmployer,
+    ) -> Result<Committed, Error> {
+        let id = cmd.employer_id.to_string();
+        let metadata = ctx.metadata("RegisterEmployer");
+        self.employers
+            .execute(&id, EmployerCommand::RegisterEmployer(cmd), metadata)
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.job_id, correlation_id = %ctx.correlation_id))]
+    pub async fn post_job(&self, ctx: &CommandContext, cmd: PostJob) -> Result<Committed, Error> {
+        let (employer, _) = self.employers.load(&cmd.employer_id.to_string()).await?;
+        if !employer.registered {
+            return Err(DomainError::EmployerNotFound {
+                employer_id: cmd.employer_id,
+            }
+            .into());
+        }
+        let id = cmd.job_id.to_string();
+        let metadata = ctx.metadata("PostJob");
+        self.jobs.execute(&id, JobCommand::PostJob(cmd), metadata).await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %job_id, correlation_id = %ctx.correlation_id))]
+    pub async fn close_job(&self, ctx: &CommandContext, job_id: Uuid) -> Result<Committed, Error> {
+        let cmd = JobCommand::CloseJob(CloseJob {
+            job_id,
+            closed_by: ctx.actor,
+        });
+        let metadata = ctx.metadata("CloseJob");
+        self.jobs.execute(&job_id.to_string(), cmd, metadata).await
+    }
+
+    /// A candidate likes or passes on a job.
+    #[instrument(skip_all, fields(aggregate_id = %pairing_id(candidate_id, job_id), correlation_id = %ctx.correlation_id))]
+    pub async fn swipe_job(
+        &self,
+        ctx: &CommandContext,
+        candidate_id: Uuid,
+        job_id: Uuid,
+        decision: Decision,
+    ) -> Result<Committed, Error> {
+        self.require_candidate(candidate_id).await?;
+        let cmd = PairingCommand::SwipeJob(SwipeJob {
+            candidate_id,
+            job_id,
+            job: self.job_ref(job_id).await?,
+            decision,
+            swiped_by: ctx.actor,
+        });
+        let id = pairing_id(candidate_id, job_id).to_string();
+        self.pairings.execute(&id, cmd, ctx.metadata("SwipeJob")).await
+    }
+
+    /// An employer likes or passes on a candidate for one of its jobs.
+    #[instrument(skip_all, fields(aggregate_id = %pairing_id(candidate_id, job_id), correlation_id = %ctx.correlation_id))]
+    pub async fn swipe_candidate(
+        &self,
+        ctx: &CommandContext,
+        job_id: Uuid,
+        candidate_id: Uuid,
+        decision: Decision,
+    ) -> Result<Committed, Error> {
+        let job = self.job_ref(job_id).await?;
+        self.require_candidate(candidate_id).await?;
+        let cmd = PairingCommand::SwipeCandidate(SwipeCandidate {
+            candidate_id,
+            job_id,
+            job,
+            decision,
+            swiped_by: ctx.actor,
+        });
+        let id = pairing_id(candidate_id, job_id).to_string();
+        self.pairings
+            .execute(&id, cmd, ctx.metadata("SwipeCandidate"))
+            .await
+    }
+
+    /// The job as the pairing rules need it, `None` if it was never posted.
+    pub async fn job_ref(&self, job_id: Uuid) -> Result<Option<JobRef>, Error> {
+        let (job, _) = self.jobs.load(&job_id.to_string()).await?;
+        Ok(job.as_ref(job_id))
+    }
+
+    async fn require_candidate(&self, candidate_id: Uuid) -> Result<(), Error> {
+        let (candidate, _) = self.candidates.load(&candidate_id.to_string()).await?;
+        if candidate.registered {
+            Ok(())
+        } else {
+            Err(DomainError::CandidateNotFound { candidate_id }.into())
+        }
+    }
+}
