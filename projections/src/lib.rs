@@ -1,1 +1,13 @@
-//! placeholder
+//! Hirestream's read side: everything built from the Kafka topics.
+//!
+//! [`runtime`] runs a projection as a Kafka consumer group. Each batch of events is applied
+//! in one PostgreSQL transaction together with the record of what was applied, so delivery is
+//! at-least-once but every event has exactly one effect. Each read model is a module that
+//! implements [`Projection`] and offers the queries the API serves from it.
+
+mod error;
+pub mod matches;
+pub mod runtime;
+
+pub use error::Error;
+pub use runtime::{Projection, Projector, ProjectorConfig};

@@ -1,0 +1,48 @@
+/// Everything that can go wrong while building or reading a projection.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database")]
+    Database(#[from] sqlx::Error),
+    #[error("kafka")]
+    Kafka(#[from] rdkafka::error::KafkaError),
+    /// The message is not a published event. It is logged and skipped: retrying cannot make
+    /// it readable.
+    #[error("message {topic}/{partition}@{offset} is not a published event")]
+    Envelope {
+        topic: String,
+        partition: i32,
+        offset: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The event's payload is not one this projection knows; logged and skipped likewise.
+    #[error("event {aggregate_type}/{aggregate_id}/{sequence} has an unknown payload")]
+    Payload {
+        aggregate_type: String,
+        aggregate_id: String,
+        sequence: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("unknown projection `{0}`")]
+    UnknownProjection(String),
+}
+
+impl Error {
+    /// True when retrying the same work can succeed (the database or broker came back).
+    pub fn is_transient(&self) -> bool {
+        !matches!(
+            self,
+            Error::Envelope { .. } | Error::Payload { .. } | Error::UnknownProjection(_)
+        )
+    }
+
+    pub(crate) fn payload(event: &domain::published::PublishedEvent, source: serde_json::Error) -> Self {
+        Error::Payload {
+            aggregate_type: event.aggregate_type.clone(),
+            aggregate_id: event.aggregate_id.clone(),
+            sequence: event.sequence,
+            source,
+        }
+    }
+}

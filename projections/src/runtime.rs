@@ -1,0 +1,318 @@
+//! The projector runtime: one Kafka consumer group per projection.
+//!
+//! Messages are applied in batches, each in one PostgreSQL transaction that also records, per
+//! aggregate, the last sequence applied (`projection_applied`). A message whose sequence is
+//! not newer than the recorded one is a redelivery (the relay publishes at least once, and a
+//! consumer may restart before committing its offsets) and is skipped, so every event takes
+//! effect exactly once. Kafka offsets are committed only after the transaction.
+//!
+//! A replay deletes the read model and the records, then starts a new consumer group (a new
+//! generation) that reads every topic from the beginning.
+
+use std::future::Future;
+use std::time::Duration;
+
+use domain::published::{topic, PublishedEvent};
+use futures::FutureExt;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::ClientConfig;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::Error;
+
+/// A read model built from events.
+pub trait Projection: Send + Sync + 'static {
+    /// Stable name: the key of its checkpoint and part of its consumer group.
+    const NAME: &'static str;
+    /// The aggregate types whose topics it consumes.
+    const AGGREGATE_TYPES: &'static [&'static str];
+
+    /// Applies one event inside the batch's transaction.
+    fn apply(
+        &self,
+        tx: &mut PgConnection,
+        event: &PublishedEvent,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Deletes everything the projection built, before a replay.
+    fn reset(&self, tx: &mut PgConnection) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+#[derive(Debug, Clone)]
+pub struct ProjectorConfig {
+    pub brokers: String,
+    pub topic_prefix: String,
+    /// Most messages applied in one transaction.
+    pub batch_size: usize,
+    /// Pause before retrying a batch after a database failure.
+    pub retry_backoff: Duration,
+}
+
+const ENSURE_CHECKPOINT: &str =
+    "INSERT INTO projection_checkpoint (projection) VALUES ($1) ON CONFLICT DO NOTHING";
+
+const SELECT_GENERATION: &str =
+    "SELECT generation FROM projection_checkpoint WHERE projection = $1";
+
+/// Records the event as applied unless a newer or equal sequence of its aggregate already
+/// is; returns a row only when the event is new.
+const CLAIM_EVENT: &str = "
+INSERT INTO projection_applied (projection, aggregate_type, aggregate_id, sequence, global_position)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (projection, aggregate_type, aggregate_id) DO UPDATE
+   SET sequence = EXCLUDED.sequence, global_position = EXCLUDED.global_position,
+       applied_at = now()
+ WHERE projection_applied.sequence < EXCLUDED.sequence
+RETURNING sequence";
+
+const ADVANCE_CHECKPOINT: &str = "
+UPDATE projection_checkpoint
+   SET events_applied = events_applied + $2,
+       last_position = GREATEST(COALESCE(last_position, 0), $3),
+       updated_at = now()
+ WHERE projection = $1";
+
+const RESET_CHECKPOINT: &str = "
+UPDATE projection_checkpoint
+   SET generation = generation + 1, events_applied = 0, last_position = NULL, updated_at = now()
+ WHERE projection = $1";
+
+const APPLIED_VERSION: &str = "
+SELECT sequence FROM projection_applied
+ WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3";
+
+/// Runs one projection.
+#[derive(Debug)]
+pub struct Projector<P> {
+    projection: P,
+    pool: PgPool,
+    config: ProjectorConfig,
+}
+
+/// How a batch went: events applied, and redeliveries or unreadable messages skipped.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct BatchOutcome {
+    applied: usize,
+    skipped: usize,
+}
+
+impl<P: Projection> Projector<P> {
+    pub fn new(projection: P, pool: PgPool, config: ProjectorConfig) -> Self {
+        Self {
+            projection,
+            pool,
+            config,
+        }
+    }
+
+    /// Deletes the read model and what it recorded as applied, and moves to a new consumer
+    /// group generation, so the next run rebuilds it from the start of every topic.
+    pub async fn reset(&self) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(ENSURE_CHECKPOINT)
+            .bind(P::NAME)
+            .execute(&mut *tx)
+            .await?;
+        self.projection.reset(&mut tx).await?;
+        sqlx::query("DELETE FROM projection_applied WHERE projection = $1")
+            .bind(P::NAME)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(RESET_CHECKPOINT)
+            .bind(P::NAME)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(projection = P::NAME, "projection reset for replay");
+        Ok(())
+    }
+
+    /// Consumes and applies events until `shutdown` is cancelled. The batch in flight is
+    /// finished and its offsets committed before returning.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<(), Error> {
+        sqlx::query(ENSURE_CHECKPOINT)
+            .bind(P::NAME)
+            .execute(&self.pool)
+            .await?;
+        let generation: i32 = sqlx::query_scalar(SELECT_GENERATION)
+            .bind(P::NAME)
+            .fetch_one(&self.pool)
+            .await?;
+        let group = format!(
+            "{}.projector.{}.g{generation}",
+            self.config.topic_prefix,
+            P::NAME
+        );
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.config.brokers)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "true")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("session.timeout.ms", "10000")
+            .create()?;
+        let topics: Vec<String> = P::AGGREGATE_TYPES
+            .iter()
+            .map(|a| topic(&self.config.topic_prefix, a))
+            .collect();
+        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topic_refs)?;
+        tracing::info!(projection = P::NAME, %group, ?topics, "projector started");
+
+        loop {
+            let first = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                message = consumer.recv() => message?,
+            };
+            let mut batch = vec![first];
+            while batch.len() < self.config.batch_size {
+                match consumer.recv().now_or_never() {
+                    Some(message) => batch.push(message?),
+                    None => break,
+                }
+            }
+            self.apply_with_retry(&batch, &shutdown).await?;
+            for message in &batch {
+                consumer.store_offset(message.topic(), message.partition(), message.offset())?;
+            }
+        }
+        consumer.commit_consumer_state(CommitMode::Sync)?;
+        tracing::info!(projection = P::NAME, "projector stopped");
+        Ok(())
+    }
+
+    /// Applies a batch, retrying while the database is unavailable. Gives up only when
+    /// shutdown is requested; the batch is then redelivered to the next run.
+    async fn apply_with_retry(
+        &self,
+        batch: &[BorrowedMessage<'_>],
+        shutdown: &CancellationToken,
+    ) -> Result<(), Error> {
+        loop {
+            match self.apply_batch(batch).await {
+                Ok(outcome) => {
+                    tracing::debug!(projection = P::NAME, ?outcome, "batch applied");
+                    return Ok(());
+                }
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(projection = P::NAME, %error, "batch failed, retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return Err(error),
+                        _ = tokio::time::sleep(self.config.retry_backoff) => {}
+                    }
+                }
+                Err(_) => {
+                    // One message cannot be read. Apply the others one by one and skip it.
+                    for message in batch {
+                        if let Err(error) = self.apply_batch(std::slice::from_ref(message)).await {
+                            if error.is_transient() {
+                                return Err(error);
+                            }
+                            tracing::error!(projection = P::NAME, error = %error_chain(&error), "skipping unreadable event");
+                        }
+                    }
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    async fn apply_batch(&self, batch: &[BorrowedMessage<'_>]) -> Result<BatchOutcome, Error> {
+        let mut outcome = BatchOutcome::default();
+        let mut last_position = 0;
+        let mut tx = self.pool.begin().await?;
+        for message in batch {
+            let event = decode(message)?;
+            let claimed: Option<i64> = sqlx::query_scalar(CLAIM_EVENT)
+                .bind(P::NAME)
+                .bind(&event.aggregate_type)
+                .bind(&event.aggregate_id)
+                .bind(event.sequence)
+                .bind(event.global_position)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if claimed.is_none() {
+                outcome.skipped += 1;
+                continue;
+            }
+            let span = tracing::debug_span!(
+                "project",
+                projection = P::NAME,
+                aggregate_id = %event.aggregate_id,
+                event_type = %event.event_type,
+                correlation_id = event.metadata.get(domain::published::metadata::CORRELATION_ID).map(String::as_str),
+            );
+            self.projection
+                .apply(&mut tx, &event)
+                .instrument(span)
+                .await?;
+            outcome.applied += 1;
+            last_position = last_position.max(event.global_position);
+        }
+        if outcome.applied > 0 {
+            sqlx::query(ADVANCE_CHECKPOINT)
+                .bind(P::NAME)
+                .bind(outcome.applied as i64)
+                .bind(last_position)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+fn decode(message: &BorrowedMessage<'_>) -> Result<PublishedEvent, Error> {
+    serde_json::from_slice(message.payload().unwrap_or_default()).map_err(|source| {
+        Error::Envelope {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            source,
+        }
+    })
+}
+
+/// Waits until projection `P` has applied version `version` of the aggregate, polling until
+/// `timeout`. Returns whether it got there.
+pub async fn wait_for_version<P: Projection>(
+    pool: &PgPool,
+    aggregate_type: &str,
+    aggregate_id: &str,
+    version: i64,
+    timeout: Duration,
+) -> Result<bool, Error> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let applied: Option<i64> = sqlx::query_scalar(APPLIED_VERSION)
+            .bind(P::NAME)
+            .bind(aggregate_type)
+            .bind(aggregate_id)
+            .fetch_optional(pool)
+            .await?;
+        if applied.is_some_and(|applied| applied >= version) {
+            return Ok(true);
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(pause.min(deadline - now)).await;
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
