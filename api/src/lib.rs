@@ -1,1 +1,16 @@
-//! placeholder
+//! Hirestream's HTTP API (axum) and the pieces of the `hirestream` binary: settings,
+//! telemetry, bearer-token auth, and the assembly of the API, the relay and the projectors
+//! into processes.
+
+pub mod app;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod position;
+pub mod process;
+pub mod routes;
+pub mod settings;
+pub mod state;
+pub mod telemetry;
+
+pub use settings::Settings;

@@ -32,7 +32,10 @@ impl CommandContext {
 
     pub(crate) fn metadata(&self, command: &str) -> HashMap<String, String> {
         HashMap::from([
-            (metadata::ACTOR_SUBJECT.into(), self.actor.subject.to_string()),
+            (
+                metadata::ACTOR_SUBJECT.into(),
+                self.actor.subject.to_string(),
+            ),
             (metadata::ACTOR_ROLE.into(), self.actor.role.as_str().into()),
             (metadata::CORRELATION_ID.into(), self.correlation_id.clone()),
             (metadata::CAUSATION_ID.into(), self.causation_id.clone()),

@@ -349,7 +349,10 @@ fn encode(row: &EventRow) -> Result<(Vec<u8>, OwnedHeaders), Error> {
         sequence: row.sequence,
         source,
     })?;
-    let id = format!("{}/{}/{}", row.aggregate_type, row.aggregate_id, row.sequence);
+    let id = format!(
+        "{}/{}/{}",
+        row.aggregate_type, row.aggregate_id, row.sequence
+    );
     let ce_type = format!("hirestream.{}.{}", row.aggregate_type, row.event_type);
     let source = format!("/hirestream/{}", row.aggregate_type);
     let time = row.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true);

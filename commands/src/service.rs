@@ -72,7 +72,9 @@ impl CommandService {
         }
         let id = cmd.job_id.to_string();
         let metadata = ctx.metadata("PostJob");
-        self.jobs.execute(&id, JobCommand::PostJob(cmd), metadata).await
+        self.jobs
+            .execute(&id, JobCommand::PostJob(cmd), metadata)
+            .await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %job_id, correlation_id = %ctx.correlation_id))]
@@ -103,7 +105,9 @@ impl CommandService {
             swiped_by: ctx.actor,
         });
         let id = pairing_id(candidate_id, job_id).to_string();
-        self.pairings.execute(&id, cmd, ctx.metadata("SwipeJob")).await
+        self.pairings
+            .execute(&id, cmd, ctx.metadata("SwipeJob"))
+            .await
     }
 
     /// An employer likes or passes on a candidate for one of its jobs.

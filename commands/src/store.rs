@@ -31,7 +31,9 @@ pub struct Store<A: Aggregate> {
 
 impl<A: Aggregate> std::fmt::Debug for Store<A> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("aggregate", &A::TYPE).finish()
+        f.debug_struct("Store")
+            .field("aggregate", &A::TYPE)
+            .finish()
     }
 }
 
@@ -50,7 +52,11 @@ where
 
     /// The aggregate's current state and version (0 when it has no events).
     pub async fn load(&self, aggregate_id: &str) -> Result<(A, i64), Error> {
-        let context = self.inner.load_aggregate(aggregate_id).await.map_err(store_error)?;
+        let context = self
+            .inner
+            .load_aggregate(aggregate_id)
+            .await
+            .map_err(store_error)?;
         Ok((context.aggregate, context.current_sequence as i64))
     }
 
@@ -66,7 +72,11 @@ where
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut context = self.inner.load_aggregate(aggregate_id).await.map_err(store_error)?;
+            let mut context = self
+                .inner
+                .load_aggregate(aggregate_id)
+                .await
+                .map_err(store_error)?;
             let sink = EventSink::default();
             context
                 .aggregate

@@ -17,5 +17,13 @@ pub mod published;
 pub use actor::{Actor, Role};
 pub use error::{DomainError, FieldError};
 
+/// Every aggregate type, in the order their topics are listed.
+pub const AGGREGATE_TYPES: &[&str] = &[
+    <candidate::Candidate as cqrs_es::Aggregate>::TYPE,
+    <employer::Employer as cqrs_es::Aggregate>::TYPE,
+    <job::Job as cqrs_es::Aggregate>::TYPE,
+    <pairing::Pairing as cqrs_es::Aggregate>::TYPE,
+];
+
 /// The version every event type starts at; bump it only together with an upcaster.
 pub const FIRST_EVENT_VERSION: &str = "1.0";

@@ -37,7 +37,10 @@ impl Error {
         )
     }
 
-    pub(crate) fn payload(event: &domain::published::PublishedEvent, source: serde_json::Error) -> Self {
+    pub(crate) fn payload(
+        event: &domain::published::PublishedEvent,
+        source: serde_json::Error,
+    ) -> Self {
         Error::Payload {
             aggregate_type: event.aggregate_type.clone(),
             aggregate_id: event.aggregate_id.clone(),

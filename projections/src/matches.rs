@@ -2,9 +2,9 @@
 //! and per employer.
 
 use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use domain::pairing::{Decision, Pairing, PairingEvent};
 use domain::published::PublishedEvent;
-use cqrs_es::Aggregate;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -80,7 +80,14 @@ impl Projection for MatchesProjector {
                 candidate_id,
                 job_id,
                 employer_id,
-            } => (UPSERT_MATCH, pairing_id, candidate_id, job_id, employer_id, None),
+            } => (
+                UPSERT_MATCH,
+                pairing_id,
+                candidate_id,
+                job_id,
+                employer_id,
+                None,
+            ),
         };
         let query = sqlx::query(query)
             .bind(pairing_id)

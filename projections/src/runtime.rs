@@ -165,7 +165,15 @@ impl<P: Projection> Projector<P> {
         loop {
             let first = tokio::select! {
                 _ = shutdown.cancelled() => break,
-                message = consumer.recv() => message?,
+                message = consumer.recv() => match message {
+                    Ok(message) => message,
+                    Err(error) => {
+                        // The client reconnects by itself; report and keep consuming.
+                        tracing::warn!(projection = P::NAME, %error, "kafka consumer error");
+                        tokio::time::sleep(self.config.retry_backoff.min(Duration::from_millis(200))).await;
+                        continue;
+                    }
+                },
             };
             let mut batch = vec![first];
             while batch.len() < self.config.batch_size {

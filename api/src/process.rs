@@ -1,0 +1,210 @@
+//! Assembling the processes: the API server, the relay and the projectors, each stopping
+//! gracefully when the shared shutdown token is cancelled.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use commands::relay::{KafkaConfig, Relay, RelayConfig};
+use commands::CommandService;
+use projections::matches::MatchesProjector;
+use projections::{Projector, ProjectorConfig};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::{self, HttpLimits};
+use crate::auth::TokenKeys;
+use crate::settings::Settings;
+use crate::state::AppState;
+
+/// The projections `hirestream project <name>` knows.
+pub const PROJECTIONS: &[&str] = &[<MatchesProjector as projections::Projection>::NAME];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on {addr}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Commands(#[from] commands::Error),
+    #[error(transparent)]
+    Projections(#[from] projections::Error),
+}
+
+pub fn kafka_config(settings: &Settings) -> KafkaConfig {
+    KafkaConfig {
+        brokers: settings.kafka.brokers.clone(),
+        topic_prefix: settings.kafka.topic_prefix.clone(),
+        partitions: settings.kafka.partitions,
+        replication_factor: settings.kafka.replication_factor,
+        message_timeout: Duration::from_millis(settings.kafka.message_timeout_ms),
+    }
+}
+
+pub fn relay_config(settings: &Settings) -> RelayConfig {
+    RelayConfig {
+        name: settings.relay.name.clone(),
+        kafka: kafka_config(settings),
+        batch_size: settings.relay.batch_size,
+        idle_poll: Duration::from_millis(settings.relay.idle_poll_ms),
+        retry_backoff: Duration::from_millis(settings.relay.retry_backoff_ms),
+    }
+}
+
+pub fn projector_config(settings: &Settings) -> ProjectorConfig {
+    ProjectorConfig {
+        brokers: settings.kafka.brokers.clone(),
+        topic_prefix: settings.kafka.topic_prefix.clone(),
+        batch_size: settings.projector.batch_size,
+        retry_backoff: Duration::from_millis(settings.projector.retry_backoff_ms),
+    }
+}
+
+pub async fn connect(settings: &Settings) -> Result<PgPool, commands::Error> {
+    commands::db::connect(
+        settings.database.url.expose(),
+        settings.database.max_connections,
+    )
+    .await
+}
+
+pub fn app_state(settings: &Settings, pool: PgPool) -> AppState {
+    AppState {
+        commands: Arc::new(CommandService::new(
+            pool.clone(),
+            commands::service::DEFAULT_MAX_ATTEMPTS,
+        )),
+        pool,
+        keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
+        consistency_wait: settings.consistency_wait(),
+    }
+}
+
+/// Binds the API's address; port 0 picks a free one.
+pub async fn bind(addr: &str) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: addr.to_owned(),
+            source,
+        })
+}
+
+/// Serves the API until shutdown; requests in flight are finished first.
+pub async fn serve(
+    listener: TcpListener,
+    settings: &Settings,
+    pool: PgPool,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let limits = HttpLimits {
+        request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
+        body_limit_bytes: settings.http.body_limit_bytes,
+    };
+    let router = app::router(app_state(settings, pool), limits);
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "API listening");
+    }
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}
+
+/// Runs the projection called `name`; with `replay`, rebuilds it from the start first.
+pub async fn run_projector(
+    name: &str,
+    settings: &Settings,
+    pool: PgPool,
+    replay: bool,
+    shutdown: CancellationToken,
+) -> Result<(), projections::Error> {
+    match name {
+        "matches" => {
+            let projector = Projector::new(MatchesProjector, pool, projector_config(settings));
+            if replay {
+                projector.reset().await?;
+            }
+            projector.run(shutdown).await
+        }
+        other => Err(projections::Error::UnknownProjection(other.to_owned())),
+    }
+}
+
+/// What one process runs.
+#[derive(Debug, Clone, Default)]
+pub struct Parts {
+    pub api: bool,
+    pub relay: bool,
+    pub projectors: Vec<String>,
+}
+
+impl Parts {
+    pub fn everything() -> Self {
+        Self {
+            api: true,
+            relay: true,
+            projectors: PROJECTIONS.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+}
+
+/// Running parts of a process.
+#[derive(Debug)]
+pub struct Started {
+    /// Where the API listens, when it runs.
+    pub addr: Option<SocketAddr>,
+    tasks: JoinSet<()>,
+}
+
+impl Started {
+    /// Waits until every part has stopped (after shutdown was requested, or a failure).
+    pub async fn wait(mut self) {
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Starts the given parts against a migrated database; topics are created when missing.
+pub async fn start(
+    settings: &Settings,
+    pool: PgPool,
+    parts: Parts,
+    shutdown: CancellationToken,
+) -> Result<Started, StartError> {
+    if parts.relay || !parts.projectors.is_empty() {
+        kafka_config(settings)
+            .ensure_topics(domain::AGGREGATE_TYPES)
+            .await?;
+    }
+    let mut tasks = JoinSet::new();
+    let mut addr = None;
+    if parts.api {
+        let listener = bind(&settings.http.addr).await?;
+        addr = listener.local_addr().ok();
+        let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            if let Err(error) = serve(listener, &settings, pool, shutdown.clone()).await {
+                tracing::error!(%error, "API server failed");
+                shutdown.cancel();
+            }
+        });
+    }
+    if parts.relay {
+        let relay = Relay::new(pool.clone(), relay_config(settings));
+        tasks.spawn(relay.run(shutdown.clone()));
+    }
+    for name in parts.projectors {
+        let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
+        tasks.spawn(async move {
+            if let Err(error) = run_projector(&name, &settings, pool, false, shutdown.clone()).await {
+                tracing::error!(projection = %name, error = %commands::relay::error_chain(&error), "projector failed");
+                shutdown.cancel();
+            }
+        });
+    }
+    Ok(Started { addr, tasks })
+}

@@ -1,0 +1,108 @@
+//! Reading the match tables: my matches, and the matches of one job.
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::Role;
+use projections::matches::{self, MatchView, MatchesOf, MatchesProjector};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::{Caller, Path, Query};
+use crate::position::reflect;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/matches", get(my_matches))
+        .route("/jobs/{job_id}/matches", get(job_matches))
+}
+
+const MAX_LIMIT: i64 = 200;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatchesQuery {
+    /// A position a command returned: wait until the view reflects it.
+    after: Option<String>,
+    limit: Option<i64>,
+    /// For admins: whose matches.
+    candidate_id: Option<Uuid>,
+    employer_id: Option<Uuid>,
+}
+
+fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(50),
+        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
+        )),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct MatchList {
+    matches: Vec<MatchView>,
+}
+
+/// A candidate's matches, or an employer's across all its jobs.
+async fn my_matches(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<MatchesQuery>,
+) -> Result<Json<MatchList>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let of = match (caller.actor.role, query.candidate_id, query.employer_id) {
+        (Role::Candidate, None, None) => MatchesOf::Candidate(caller.actor.subject),
+        (Role::Employer, None, None) => MatchesOf::Employer(caller.actor.subject),
+        (Role::Admin, Some(id), None) => MatchesOf::Candidate(id),
+        (Role::Admin, None, Some(id)) => MatchesOf::Employer(id),
+        (Role::Admin, _, _) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "an admin names exactly one of candidate_id or employer_id",
+            ))
+        }
+        _ => {
+            return Err(ApiError::forbidden(
+                "candidate_id and employer_id are for admins; others see their own matches",
+            ))
+        }
+    };
+    reflect::<MatchesProjector>(&state, query.after.as_deref()).await?;
+    let matches = matches::list(&state.pool, of, limit).await?;
+    Ok(Json(MatchList { matches }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobMatchesQuery {
+    after: Option<String>,
+    limit: Option<i64>,
+}
+
+/// The matches of one job, for its employer.
+async fn job_matches(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+    Query(query): Query<JobMatchesQuery>,
+) -> Result<Json<MatchList>, ApiError> {
+    let limit = page_limit(query.limit)?;
+    let job = state
+        .commands
+        .job_ref(job_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("job {job_id} does not exist")))?;
+    if !caller.actor.acts_for(job.employer_id) || caller.actor.role == Role::Candidate {
+        return Err(ApiError::forbidden(format!(
+            "only the employer of job {job_id} sees its matches"
+        )));
+    }
+    reflect::<MatchesProjector>(&state, query.after.as_deref()).await?;
+    let matches = matches::list(&state.pool, MatchesOf::Job(job_id), limit).await?;
+    Ok(Json(MatchList { matches }))
+}

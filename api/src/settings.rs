@@ -1,0 +1,340 @@
+//! Configuration: one typed struct, loaded from the defaults, then an optional TOML file,
+//! then `HIRESTREAM_*` environment variables (`HIRESTREAM_DATABASE__URL` sets
+//! `database.url`). Every default works on a developer machine running `scripts/services`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The JWT signing secret used when none is configured. Fine on a laptop; `hirestream`
+/// warns at startup when it is in use.
+pub const DEVELOPMENT_JWT_SECRET: &str = "hirestream-local-development-secret";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub database: DatabaseSettings,
+    pub kafka: KafkaSettings,
+    pub http: HttpSettings,
+    pub auth: AuthSettings,
+    pub relay: RelaySettings,
+    pub projector: ProjectorSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: Secret,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSettings {
+    pub brokers: String,
+    pub topic_prefix: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub message_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Address the API listens on.
+    pub addr: String,
+    /// Longest a query waits for a projection to reflect a given write.
+    pub consistency_wait_ms: u64,
+    pub request_timeout_ms: u64,
+    pub body_limit_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 secret for bearer tokens.
+    pub jwt_secret: Secret,
+    /// Lifetime of tokens minted by `hirestream token`.
+    pub token_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelaySettings {
+    pub name: String,
+    pub batch_size: i64,
+    pub idle_poll_ms: u64,
+    pub retry_backoff_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectorSettings {
+    pub batch_size: usize,
+    pub retry_backoff_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info,hirestream=debug`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A string that is never printed: `Debug` shows `[redacted]`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database: DatabaseSettings {
+                url: Secret::new("postgres://postgres@127.0.0.1:5432/hirestream"),
+                max_connections: 20,
+            },
+            kafka: KafkaSettings {
+                brokers: "127.0.0.1:9092".into(),
+                topic_prefix: "hirestream".into(),
+                partitions: 3,
+                replication_factor: 1,
+                message_timeout_ms: 30_000,
+            },
+            http: HttpSettings {
+                addr: "127.0.0.1:8080".into(),
+                consistency_wait_ms: 5_000,
+                request_timeout_ms: 30_000,
+                body_limit_bytes: 1 << 20,
+            },
+            auth: AuthSettings {
+                jwt_secret: Secret::new(DEVELOPMENT_JWT_SECRET),
+                token_ttl_secs: 24 * 3600,
+            },
+            relay: RelaySettings {
+                name: "kafka".into(),
+                batch_size: 500,
+                idle_poll_ms: 250,
+                retry_backoff_ms: 1_000,
+            },
+            projector: ProjectorSettings {
+                batch_size: 500,
+                retry_backoff_ms: 1_000,
+            },
+            log: LogSettings {
+                format: LogFormat::Text,
+                filter: "info".into(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("cannot read {path}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid TOML")]
+    Toml {
+        path: String,
+        #[source]
+        source: toml::de::Error,
+    },
+    #[error("{name} does not name a setting")]
+    UnknownVariable { name: String },
+    #[error("{name}: `{value}` is not a valid {expected}")]
+    BadValue {
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("invalid settings")]
+    Invalid(#[source] serde_json::Error),
+}
+
+const ENV_PREFIX: &str = "HIRESTREAM_";
+/// Names the optional settings file; not itself a setting.
+pub const CONFIG_FILE_VARIABLE: &str = "HIRESTREAM_CONFIG";
+
+impl Settings {
+    /// Defaults, then the file (if any), then the process environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, SettingsError> {
+        Self::load_from(file, std::env::vars())
+    }
+
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, SettingsError> {
+        let mut tree = serde_json::to_value(Settings::default()).map_err(SettingsError::Invalid)?;
+        if let Some(path) = file {
+            let display = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|source| SettingsError::Read {
+                path: display.clone(),
+                source,
+            })?;
+            let overlay: Value = toml::from_str(&text).map_err(|source| SettingsError::Toml {
+                path: display,
+                source,
+            })?;
+            merge(&mut tree, overlay);
+        }
+        let mut variables: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX) && name != CONFIG_FILE_VARIABLE)
+            .collect();
+        variables.sort();
+        for (name, value) in variables {
+            set_from_env(&mut tree, &name, value)?;
+        }
+        serde_json::from_value(tree).map_err(SettingsError::Invalid)
+    }
+
+    pub fn consistency_wait(&self) -> Duration {
+        Duration::from_millis(self.http.consistency_wait_ms)
+    }
+}
+
+fn merge(base: &mut Value, overlay: Value) {
+    match (base, overlay) {
+        (Value::Object(base), Value::Object(overlay)) => {
+            for (key, value) in overlay {
+                match base.get_mut(&key) {
+                    Some(slot) => merge(slot, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value,
+    }
+}
+
+/// Sets the setting an environment variable names, parsed as the type of its default.
+fn set_from_env(tree: &mut Value, name: &str, value: String) -> Result<(), SettingsError> {
+    let path = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+    let mut slot = &mut *tree;
+    for key in path.split("__") {
+        slot = slot
+            .get_mut(key)
+            .ok_or_else(|| SettingsError::UnknownVariable { name: name.into() })?;
+    }
+    let bad = |expected| SettingsError::BadValue {
+        name: name.into(),
+        value: value.clone(),
+        expected,
+    };
+    *slot = match slot {
+        Value::Number(_) => {
+            let number: serde_json::Number = value.trim().parse().map_err(|_| bad("number"))?;
+            Value::Number(number)
+        }
+        Value::Bool(_) => Value::Bool(value.trim().parse().map_err(|_| bad("boolean"))?),
+        Value::Object(_) => return Err(SettingsError::UnknownVariable { name: name.into() }),
+        _ => Value::String(value.clone()),
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn environment_variables_override_nested_settings_with_their_types() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("HIRESTREAM_DATABASE__URL", "postgres://db/x"),
+                ("HIRESTREAM_KAFKA__PARTITIONS", "6"),
+                ("HIRESTREAM_LOG__FORMAT", "json"),
+                ("UNRELATED", "ignored"),
+            ]),
+        )
+        .expect("settings load");
+        assert_eq!(settings.database.url.expose(), "postgres://db/x");
+        assert_eq!(settings.kafka.partitions, 6);
+        assert_eq!(settings.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_misspelt_variable_is_an_error_not_a_silent_default() {
+        let error = Settings::load_from(None, env(&[("HIRESTREAM_KAFKA__BROKER", "x:1")]))
+            .expect_err("unknown variable");
+        assert!(matches!(error, SettingsError::UnknownVariable { .. }));
+    }
+
+    #[test]
+    fn a_non_numeric_value_for_a_number_is_rejected() {
+        let error = Settings::load_from(
+            None,
+            env(&[("HIRESTREAM_HTTP__CONSISTENCY_WAIT_MS", "soon")]),
+        )
+        .expect_err("bad number");
+        assert!(matches!(error, SettingsError::BadValue { .. }));
+    }
+
+    #[test]
+    fn the_file_overrides_defaults_and_the_environment_overrides_the_file() {
+        let path =
+            std::env::temp_dir().join(format!("hirestream-settings-{}.toml", std::process::id()));
+        std::fs::write(
+            &path,
+            "[kafka]\nbrokers = \"file:9092\"\ntopic_prefix = \"fromfile\"\n",
+        )
+        .expect("write file");
+        let settings = Settings::load_from(
+            Some(&path),
+            env(&[("HIRESTREAM_KAFKA__TOPIC_PREFIX", "fromenv")]),
+        )
+        .expect("settings load");
+        std::fs::remove_file(&path).ok();
+        assert_eq!(settings.kafka.brokers, "file:9092");
+        assert_eq!(settings.kafka.topic_prefix, "fromenv");
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let printed = format!("{:?}", Settings::default());
+        assert!(!printed.contains(DEVELOPMENT_JWT_SECRET));
+        assert!(printed.contains("[redacted]"));
+    }
+}

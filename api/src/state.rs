@@ -1,0 +1,17 @@
+use std::sync::Arc;
+use std::time::Duration;
+
+use commands::CommandService;
+use sqlx::PgPool;
+
+use crate::auth::TokenKeys;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub commands: Arc<CommandService>,
+    pub pool: PgPool,
+    pub keys: Arc<TokenKeys>,
+    /// Longest a query waits for a projection to reflect a given write.
+    pub consistency_wait: Duration,
+}
