@@ -1,1 +1,173 @@
-//! placeholder
+//! Helpers for the end-to-end tests: each test gets its own PostgreSQL database, its own
+//! topic prefix (and so its own consumer groups), and the app on a free loopback port.
+//! PostgreSQL and Kafka are the real ones `scripts/services` starts.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use api::auth::TokenKeys;
+use api::process::{self, Parts, Started};
+use api::Settings;
+use domain::{Actor, Role};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{ConnectOptions, Connection, PgPool};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// One test's private world.
+#[derive(Debug)]
+pub struct TestEnv {
+    pub settings: Settings,
+    pub pool: PgPool,
+    pub keys: TokenKeys,
+    database: String,
+    admin: PgConnectOptions,
+}
+
+impl TestEnv {
+    /// A fresh, migrated database and a fresh topic prefix.
+    pub async fn new() -> Self {
+        let base = Settings::load(None).expect("settings load");
+        let admin: PgConnectOptions = base
+            .database
+            .url
+            .expose()
+            .parse()
+            .expect("database url parses");
+        let id = Uuid::new_v4().simple().to_string();
+        let database = format!("hirestream_test_{id}");
+        let mut conn = admin.connect().await.expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {database}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        conn.close().await.ok();
+
+        let mut settings = base;
+        let url = admin.clone().database(&database).to_url_lossy().to_string();
+        settings.database.url = api::settings::Secret::new(url);
+        settings.database.max_connections = 30;
+        settings.kafka.topic_prefix = format!("t{}", &id[..12]);
+        settings.http.addr = "127.0.0.1:0".into();
+        settings.relay.idle_poll_ms = 50;
+        settings.relay.retry_backoff_ms = 200;
+        settings.projector.retry_backoff_ms = 200;
+        settings.log.filter = "warn".into();
+        api::telemetry::init(&settings.log);
+
+        let pool = process::connect(&settings).await.expect("connect test database");
+        commands::db::migrate(&pool).await.expect("migrate");
+        let keys = TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes());
+        Self {
+            settings,
+            pool,
+            keys,
+            database,
+            admin,
+        }
+    }
+
+    /// Starts the given parts; stop them with the returned app's `stop`.
+    pub async fn start(&self, parts: Parts) -> RunningApp {
+        let shutdown = CancellationToken::new();
+        let started = process::start(&self.settings, self.pool.clone(), parts, shutdown.clone())
+            .await
+            .expect("start app");
+        RunningApp {
+            addr: started.addr,
+            shutdown,
+            started,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn token(&self, subject: Uuid, role: Role) -> String {
+        self.keys
+            .mint(Actor::new(subject, role), chrono_now(), 3600)
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .expect("count events")
+    }
+
+    /// Drops the test database. A failing test skips this and leaves it for inspection.
+    pub async fn cleanup(self) {
+        self.pool.close().await;
+        if let Ok(mut conn) = self.admin.connect().await {
+            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
+            sqlx::query(&drop).execute(&mut conn).await.ok();
+        }
+    }
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A running app and an HTTP client for it.
+#[derive(Debug)]
+pub struct RunningApp {
+    pub addr: Option<SocketAddr>,
+    pub shutdown: CancellationToken,
+    started: Started,
+    pub client: reqwest::Client,
+}
+
+impl RunningApp {
+    pub fn url(&self, path: &str) -> String {
+        let addr = self.addr.expect("the API runs in this app");
+        format!("http://{addr}{path}")
+    }
+
+    /// Sends a request with an optional bearer token and JSON body; returns status and body.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("response body");
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.started.wait().await;
+    }
+}
+
+/// Polls `check` until it returns `Some`, or panics after `timeout` naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

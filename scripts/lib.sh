@@ -1,0 +1,38 @@
+# Shared by the scripts: where things live, and small helpers. Sourced, not run.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Per-checkout state: the broker's files and the services' logs.
+DATA_DIR=${HIRESTREAM_DATA_DIR:-$ROOT/.data}
+# Tools installed once per machine and reused by every checkout.
+TOOLS_DIR=${HIRESTREAM_TOOLS_DIR:-$HOME/.local/share/hirestream}
+
+PG_HOST=127.0.0.1
+PG_PORT=${HIRESTREAM_PG_PORT:-5432}
+PG_ROLE=hirestream
+PG_DATABASE=hirestream
+KAFKA_HOST=127.0.0.1
+KAFKA_PORT=${HIRESTREAM_KAFKA_PORT:-9092}
+
+TANSU_VERSION=0.6.0
+TANSU_BIN=$TOOLS_DIR/tansu-$TANSU_VERSION/bin/tansu
+
+export HIRESTREAM_DATABASE__URL=${HIRESTREAM_DATABASE__URL:-postgres://$PG_ROLE:$PG_ROLE@$PG_HOST:$PG_PORT/$PG_DATABASE}
+export HIRESTREAM_KAFKA__BROKERS=${HIRESTREAM_KAFKA__BROKERS:-$KAFKA_HOST:$KAFKA_PORT}
+
+log() { printf '[%s] %s\n' "$(basename "$0")" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# True when something accepts TCP connections on host $1, port $2.
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+
+# Runs "$@" until it succeeds or $1 seconds pass.
+wait_for() {
+  local seconds=$1; shift
+  local deadline=$((SECONDS + seconds))
+  until "$@"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.5
+  done
+}
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
