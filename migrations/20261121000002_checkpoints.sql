@@ -14,6 +14,8 @@ CREATE TABLE projection_checkpoint (
     projection      text        PRIMARY KEY,
     generation      integer     NOT NULL DEFAULT 1,
     events_applied  bigint      NOT NULL DEFAULT 0,
+    -- Redelivered events recognised and skipped.
+    events_skipped  bigint      NOT NULL DEFAULT 0,
     last_position   bigint,
     updated_at      timestamptz NOT NULL DEFAULT now()
 );

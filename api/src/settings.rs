@@ -118,7 +118,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             database: DatabaseSettings {
-                url: Secret::new("postgres://postgres@127.0.0.1:5432/hirestream"),
+                url: Secret::new("postgres://hirestream:hirestream@127.0.0.1:5432/hirestream"),
                 max_connections: 20,
             },
             kafka: KafkaSettings {

@@ -15,7 +15,9 @@ use std::time::Duration;
 use domain::published::{topic, PublishedEvent};
 use futures::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
@@ -71,13 +73,15 @@ RETURNING sequence";
 const ADVANCE_CHECKPOINT: &str = "
 UPDATE projection_checkpoint
    SET events_applied = events_applied + $2,
+       events_skipped = events_skipped + $4,
        last_position = GREATEST(COALESCE(last_position, 0), $3),
        updated_at = now()
  WHERE projection = $1";
 
 const RESET_CHECKPOINT: &str = "
 UPDATE projection_checkpoint
-   SET generation = generation + 1, events_applied = 0, last_position = NULL, updated_at = now()
+   SET generation = generation + 1, events_applied = 0, events_skipped = 0, last_position = NULL,
+       updated_at = now()
  WHERE projection = $1";
 
 const APPLIED_VERSION: &str = "
@@ -153,6 +157,8 @@ impl<P: Projection> Projector<P> {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("session.timeout.ms", "10000")
+            // Read-your-writes queries wait on the projector: answer fetches promptly.
+            .set("fetch.wait.max.ms", "20")
             .create()?;
         let topics: Vec<String> = P::AGGREGATE_TYPES
             .iter()
@@ -187,7 +193,11 @@ impl<P: Projection> Projector<P> {
                 consumer.store_offset(message.topic(), message.partition(), message.offset())?;
             }
         }
-        consumer.commit_consumer_state(CommitMode::Sync)?;
+        match consumer.commit_consumer_state(CommitMode::Sync) {
+            // Nothing consumed since the last commit: nothing to record.
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) | Ok(()) => {}
+            Err(error) => return Err(error.into()),
+        }
         tracing::info!(projection = P::NAME, "projector stopped");
         Ok(())
     }
@@ -260,14 +270,13 @@ impl<P: Projection> Projector<P> {
             outcome.applied += 1;
             last_position = last_position.max(event.global_position);
         }
-        if outcome.applied > 0 {
-            sqlx::query(ADVANCE_CHECKPOINT)
-                .bind(P::NAME)
-                .bind(outcome.applied as i64)
-                .bind(last_position)
-                .execute(&mut *tx)
-                .await?;
-        }
+        sqlx::query(ADVANCE_CHECKPOINT)
+            .bind(P::NAME)
+            .bind(outcome.applied as i64)
+            .bind(last_position)
+            .bind(outcome.skipped as i64)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(outcome)
     }

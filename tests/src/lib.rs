@@ -56,7 +56,9 @@ impl TestEnv {
         settings.log.filter = "warn".into();
         api::telemetry::init(&settings.log);
 
-        let pool = process::connect(&settings).await.expect("connect test database");
+        let pool = process::connect(&settings)
+            .await
+            .expect("connect test database");
         commands::db::migrate(&pool).await.expect("migrate");
         let keys = TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes());
         Self {

@@ -1,0 +1,285 @@
+use std::time::Duration;
+
+use api::process::{projector_config, relay_config};
+use commands::relay::Relay;
+use commands::{CommandContext, CommandService};
+use domain::candidate::RegisterCandidate;
+use domain::employer::RegisterEmployer;
+use domain::job::PostJob;
+use domain::pairing::Decision;
+use domain::{Actor, Role};
+use hirestream_tests::{eventually, TestEnv};
+use projections::matches::{all_pairings, MatchesProjector};
+use projections::Projector;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+const CANDIDATES: usize = 30;
+const JOBS: usize = 4;
+
+fn context(actor: Actor) -> CommandContext {
+    CommandContext::for_request(actor, Uuid::new_v4().to_string(), None)
+}
+
+/// A small market: one employer, some jobs, some candidates. Returns the ids.
+async fn market(service: &CommandService) -> (Uuid, Vec<Uuid>, Vec<Uuid>) {
+    let employer = Uuid::new_v4();
+    let as_employer = context(Actor::new(employer, Role::Employer));
+    service
+        .register_employer(
+            &as_employer,
+            RegisterEmployer {
+                employer_id: employer,
+                name: "Acme".into(),
+            },
+        )
+        .await
+        .expect("employer");
+    let mut jobs = Vec::new();
+    for n in 0..JOBS {
+        let job_id = Uuid::new_v4();
+        let command = PostJob {
+            job_id,
+            employer_id: employer,
+            title: format!("Job {n}"),
+            description: "Work.".into(),
+            posted_by: as_employer.actor,
+        };
+        service.post_job(&as_employer, command).await.expect("job");
+        jobs.push(job_id);
+    }
+    let mut candidates = Vec::new();
+    for n in 0..CANDIDATES {
+        let candidate_id = Uuid::new_v4();
+        let command = RegisterCandidate {
+            candidate_id,
+            name: format!("Candidate {n}"),
+            email: format!("c{n}@example.com"),
+        };
+        service
+            .register_candidate(&context(Actor::new(candidate_id, Role::Candidate)), command)
+            .await
+            .expect("candidate");
+        candidates.push(candidate_id);
+    }
+    (employer, jobs, candidates)
+}
+
+/// Both sides swipe on every pairing; about two in three become matches.
+async fn swipe_everything(
+    service: &CommandService,
+    employer: Uuid,
+    jobs: &[Uuid],
+    candidates: &[Uuid],
+) {
+    for (c, candidate) in candidates.iter().enumerate() {
+        for (j, job) in jobs.iter().enumerate() {
+            let candidate_decision = if (c + j) % 3 == 0 {
+                Decision::Pass
+            } else {
+                Decision::Like
+            };
+            service
+                .swipe_job(
+                    &context(Actor::new(*candidate, Role::Candidate)),
+                    *candidate,
+                    *job,
+                    candidate_decision,
+                )
+                .await
+                .expect("candidate swipe");
+            service
+                .swipe_candidate(
+                    &context(Actor::new(employer, Role::Employer)),
+                    *job,
+                    *candidate,
+                    Decision::Like,
+                )
+                .await
+                .expect("employer swipe");
+        }
+    }
+}
+
+async fn pairing_events(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'pairing'")
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+/// Sum of the last sequences the projection applied: equals the number of pairing events
+/// once it has applied all of them.
+async fn projected(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT COALESCE(sum(sequence), 0)::bigint FROM projection_applied
+          WHERE projection = 'matches' AND aggregate_type = 'pairing'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("projected")
+}
+
+async fn events_applied(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT events_applied FROM projection_checkpoint WHERE projection = 'matches'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("events applied")
+}
+
+async fn events_skipped(pool: &PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT events_skipped FROM projection_checkpoint WHERE projection = 'matches'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("events skipped")
+}
+
+struct Running {
+    relay: JoinHandle<()>,
+    projector: JoinHandle<()>,
+    shutdown: CancellationToken,
+}
+
+fn start(env: &TestEnv) -> Running {
+    let shutdown = CancellationToken::new();
+    let relay = Relay::new(env.pool.clone(), relay_config(&env.settings));
+    let relay = tokio::spawn(relay.run(shutdown.clone()));
+    let projector = Projector::new(
+        MatchesProjector,
+        env.pool.clone(),
+        projector_config(&env.settings),
+    );
+    let token = shutdown.clone();
+    let projector = tokio::spawn(async move { projector.run(token).await.expect("projector") });
+    Running {
+        relay,
+        projector,
+        shutdown,
+    }
+}
+
+async fn caught_up(env: &TestEnv) {
+    let total = pairing_events(&env.pool).await;
+    eventually(
+        "the projection to apply every pairing event",
+        Duration::from_secs(90),
+        || async { (projected(&env.pool).await == total).then_some(()) },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crash_mid_stream_loses_nothing_and_applies_nothing_twice() {
+    let env = TestEnv::new().await;
+    api::process::kafka_config(&env.settings)
+        .ensure_topics(domain::AGGREGATE_TYPES)
+        .await
+        .expect("topics");
+    let service = std::sync::Arc::new(CommandService::new(env.pool.clone(), 5));
+    let (employer, jobs, candidates) = market(&service).await;
+
+    // Crash the relay and the projector while the stream is being written.
+    let running = start(&env);
+    let writer = {
+        let (service, jobs, candidates) = (service.clone(), jobs.clone(), candidates.clone());
+        tokio::spawn(async move { swipe_everything(&service, employer, &jobs, &candidates).await })
+    };
+    eventually(
+        "some pairing events to be projected",
+        Duration::from_secs(60),
+        || async { (projected(&env.pool).await >= 20).then_some(()) },
+    )
+    .await;
+    running.relay.abort();
+    running.projector.abort();
+    let _ = running.relay.await;
+    let _ = running.projector.await;
+    let at_crash = projected(&env.pool).await;
+    writer.await.expect("writer");
+    assert!(
+        at_crash < pairing_events(&env.pool).await,
+        "the crash should come before the end of the stream"
+    );
+
+    // Start again: everything arrives, and each event took effect once.
+    let running = start(&env);
+    caught_up(&env).await;
+    let total = pairing_events(&env.pool).await;
+    assert_eq!(events_applied(&env.pool).await, total);
+    let live = all_pairings(&env.pool).await.expect("live view");
+    assert_eq!(live.len(), CANDIDATES * JOBS);
+    assert!(live
+        .iter()
+        .all(|p| p.candidate_decision.is_some() && p.employer_decision.is_some()));
+    let matches = live.iter().filter(|p| p.matched_at.is_some()).count();
+    let liked = live
+        .iter()
+        .filter(|p| p.candidate_decision.as_deref() == Some("like"))
+        .count();
+    assert_eq!(matches, liked);
+
+    // The relay publishes everything again from the start: redeliveries have no effect.
+    running.shutdown.cancel();
+    let _ = running.relay.await;
+    let _ = running.projector.await;
+    let relay_published: i64 = sqlx::query_scalar("SELECT published FROM relay_checkpoint")
+        .fetch_one(&env.pool)
+        .await
+        .expect("published");
+    sqlx::query("UPDATE relay_checkpoint SET tx_id = '0', global_position = 0")
+        .execute(&env.pool)
+        .await
+        .expect("rewind relay");
+    let skipped_before = events_skipped(&env.pool).await;
+    let running = start(&env);
+    eventually(
+        "the relay to publish everything twice",
+        Duration::from_secs(90),
+        || async {
+            let published: i64 = sqlx::query_scalar("SELECT published FROM relay_checkpoint")
+                .fetch_one(&env.pool)
+                .await
+                .ok()?;
+            (published >= relay_published + env.event_count().await).then_some(())
+        },
+    )
+    .await;
+    // Every pairing event arrives a second time and is recognised as already applied.
+    eventually(
+        "the projector to skip every redelivered event",
+        Duration::from_secs(90),
+        || async { (events_skipped(&env.pool).await >= skipped_before + total).then_some(()) },
+    )
+    .await;
+    assert_eq!(events_applied(&env.pool).await, total);
+    assert_eq!(all_pairings(&env.pool).await.expect("view"), live);
+
+    // A replay from zero builds the same read model.
+    running.shutdown.cancel();
+    let _ = running.relay.await;
+    let _ = running.projector.await;
+    Projector::new(
+        MatchesProjector,
+        env.pool.clone(),
+        projector_config(&env.settings),
+    )
+    .reset()
+    .await
+    .expect("reset");
+    assert!(all_pairings(&env.pool).await.expect("view").is_empty());
+    let running = start(&env);
+    caught_up(&env).await;
+    assert_eq!(all_pairings(&env.pool).await.expect("replayed view"), live);
+    assert_eq!(events_applied(&env.pool).await, total);
+
+    running.shutdown.cancel();
+    let _ = running.relay.await;
+    let _ = running.projector.await;
+    env.cleanup().await;
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests against the real PostgreSQL and Kafka broker that `scripts/services`
+//! starts. Each test has its own database and topic prefix, so they run in parallel.
+
+mod bad_input;
+mod crash_safety;
+mod gap_free;
+mod swipe_to_match;
