@@ -17,3 +17,83 @@ pub fn router() -> Router<AppState> {
 async fn document() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], DOCUMENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use commands::CommandService;
+    use sqlx::postgres::PgPoolOptions;
+    use tower::ServiceExt;
+
+    use super::DOCUMENT;
+    use crate::app::{router, HttpLimits};
+    use crate::auth::TokenKeys;
+    use crate::state::AppState;
+
+    fn app() -> axum::Router {
+        // Nothing here reaches the database: unauthenticated requests stop at the token.
+        let pool = PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(50))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/nothing")
+            .expect("lazy pool");
+        let state = AppState {
+            commands: Arc::new(CommandService::new(pool.clone(), 1)),
+            pool,
+            keys: Arc::new(TokenKeys::new(b"test")),
+            consistency_wait: Duration::from_millis(10),
+        };
+        router(
+            state,
+            HttpLimits {
+                request_timeout: Duration::from_secs(5),
+                body_limit_bytes: 1024,
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn every_documented_operation_is_served() {
+        let document: serde_json::Value = serde_json::from_str(DOCUMENT).expect("valid JSON");
+        let paths = document["paths"].as_object().expect("paths");
+        assert!(paths.len() >= 11);
+        for (path, operations) in paths {
+            let concrete = path
+                .replace("{job_id}", "0192f1a0-0000-7000-8000-000000000001")
+                .replace("{candidate_id}", "0192f1a0-0000-7000-8000-000000000002");
+            for method in operations.as_object().expect("operations").keys() {
+                let method: Method = method.to_uppercase().parse().expect("method");
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(&concrete)
+                    .body(Body::empty())
+                    .expect("request");
+                let response = app().oneshot(request).await.expect("response");
+                assert!(
+                    ![StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED]
+                        .contains(&response.status()),
+                    "{method} {path} is documented but not routed ({})",
+                    response.status()
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_undocumented_route_is_a_404_with_the_error_shape() {
+        let request = Request::builder()
+            .uri("/no/such/thing")
+            .body(Body::empty())
+            .expect("request");
+        let response = app().oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(json["error"]["code"], "not_found");
+    }
+}
