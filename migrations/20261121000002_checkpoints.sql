@@ -5,7 +5,10 @@ CREATE TABLE relay_checkpoint (
     tx_id           xid8        NOT NULL DEFAULT '0',
     global_position bigint      NOT NULL DEFAULT 0,
     published       bigint      NOT NULL DEFAULT 0,
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- The last failure (broker or database outage), for operators.
+    last_error      text,
+    last_error_at   timestamptz
 );
 
 -- One row per projection: the generation names its Kafka consumer group, so a replay starts

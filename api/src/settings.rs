@@ -211,7 +211,7 @@ impl Settings {
         }
         let mut variables: Vec<(String, String)> = env
             .into_iter()
-            .filter(|(name, _)| name.starts_with(ENV_PREFIX) && name != CONFIG_FILE_VARIABLE)
+            .filter(|(name, _)| is_setting_variable(name))
             .collect();
         variables.sort();
         for (name, value) in variables {
@@ -223,6 +223,13 @@ impl Settings {
     pub fn consistency_wait(&self) -> Duration {
         Duration::from_millis(self.http.consistency_wait_ms)
     }
+}
+
+/// Settings live in sections, so their variables have a `__`: `HIRESTREAM_KAFKA__BROKERS`.
+/// Other `HIRESTREAM_*` variables (the scripts' own, `HIRESTREAM_CONFIG`) are not settings.
+fn is_setting_variable(name: &str) -> bool {
+    name.strip_prefix(ENV_PREFIX)
+        .is_some_and(|rest| rest.contains("__"))
 }
 
 fn merge(base: &mut Value, overlay: Value) {
@@ -300,6 +307,19 @@ mod tests {
         let error = Settings::load_from(None, env(&[("HIRESTREAM_KAFKA__BROKER", "x:1")]))
             .expect_err("unknown variable");
         assert!(matches!(error, SettingsError::UnknownVariable { .. }));
+    }
+
+    #[test]
+    fn variables_without_a_section_are_not_settings() {
+        let settings = Settings::load_from(
+            None,
+            env(&[
+                ("HIRESTREAM_DATA_DIR", "/tmp/x"),
+                ("HIRESTREAM_CONFIG", "x.toml"),
+            ]),
+        )
+        .expect("settings load");
+        assert_eq!(settings.kafka.brokers, Settings::default().kafka.brokers);
     }
 
     #[test]

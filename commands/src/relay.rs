@@ -147,6 +147,9 @@ UPDATE relay_checkpoint
        updated_at = now()
  WHERE relay_name = $1";
 
+const RECORD_FAILURE: &str = "
+UPDATE relay_checkpoint SET last_error = $2, last_error_at = now() WHERE relay_name = $1";
+
 #[derive(Debug)]
 pub struct Relay {
     pool: PgPool,
@@ -165,7 +168,9 @@ impl Relay {
             match self.run_active(&shutdown).await {
                 Ok(()) => break,
                 Err(error) => {
-                    tracing::warn!(error = %error_chain(&error), "relay stopped, restarting");
+                    let error = error_chain(&error);
+                    tracing::warn!(%error, "relay stopped, restarting");
+                    self.record_failure(&error).await;
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
                         _ = tokio::time::sleep(self.config.retry_backoff) => {}
@@ -174,6 +179,18 @@ impl Relay {
             }
         }
         tracing::info!(relay = %self.config.name, "relay stopped");
+    }
+
+    /// Notes the failure on the checkpoint row, when the database can be reached.
+    async fn record_failure(&self, error: &str) {
+        let recorded = sqlx::query(RECORD_FAILURE)
+            .bind(&self.config.name)
+            .bind(error)
+            .execute(&self.pool)
+            .await;
+        if let Err(db_error) = recorded {
+            tracing::debug!(%db_error, "relay failure not recorded");
+        }
     }
 
     /// Waits to become the active relay, then publishes until shutdown or a failure.

@@ -190,7 +190,13 @@ impl<P: Projection> Projector<P> {
             }
             self.apply_with_retry(&batch, &shutdown).await?;
             for message in &batch {
-                consumer.store_offset(message.topic(), message.partition(), message.offset())?;
+                // Fails only for a partition revoked meanwhile; its new owner skips what this
+                // batch applied, so the offset is not needed.
+                if let Err(error) =
+                    consumer.store_offset(message.topic(), message.partition(), message.offset())
+                {
+                    tracing::debug!(projection = P::NAME, %error, "offset not stored");
+                }
             }
         }
         match consumer.commit_consumer_state(CommitMode::Sync) {

@@ -51,6 +51,8 @@ impl TestEnv {
         settings.kafka.topic_prefix = format!("t{}", &id[..12]);
         settings.http.addr = "127.0.0.1:0".into();
         settings.relay.idle_poll_ms = 50;
+        // A loaded CI machine can take seconds to start a consumer group.
+        settings.http.consistency_wait_ms = 30_000;
         settings.relay.retry_backoff_ms = 200;
         settings.projector.retry_backoff_ms = 200;
         settings.log.filter = "warn".into();
@@ -171,5 +173,166 @@ where
             "timed out after {timeout:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Appends events `first..first + count` of a test aggregate (type `counter`) in one
+/// transaction, the way postgres-es writes them.
+pub async fn append_counter_events(
+    conn: &mut sqlx::PgConnection,
+    aggregate_id: &str,
+    first: i64,
+    count: i64,
+) {
+    for sequence in first..first + count {
+        sqlx::query(
+            "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version,
+                                 payload, metadata)
+             VALUES ('counter', $1, $2, 'Incremented', '1.0', $3, '{}')",
+        )
+        .bind(aggregate_id)
+        .bind(sequence)
+        .bind(serde_json::json!({ "Incremented": { "n": sequence } }))
+        .execute(&mut *conn)
+        .await
+        .expect("insert event");
+    }
+}
+
+/// How many events the relay has recorded as published.
+pub async fn published(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT COALESCE(max(published), 0) FROM relay_checkpoint")
+        .fetch_one(pool)
+        .await
+        .expect("relay checkpoint")
+}
+
+/// One message read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub key: String,
+    pub value: serde_json::Value,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Reads a topic from the beginning, with a consumer group of its own, until `done` says
+/// enough arrived; panics after `timeout`.
+pub async fn read_topic(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
+    done: impl Fn(&[Received]) -> bool,
+) -> Vec<Received> {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::message::{Headers, Message};
+
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("{topic}.check.{}", Uuid::new_v4().simple()),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut received = Vec::new();
+    while !done(&received) {
+        let message = tokio::time::timeout_at(deadline, consumer.recv())
+            .await
+            .unwrap_or_else(|_| panic!("{topic}: timed out after {} messages", received.len()))
+            .expect("message");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(text).unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        received.push(Received {
+            key: message.key().map(text).unwrap_or_default(),
+            value: serde_json::from_slice(message.payload().unwrap_or_default())
+                .expect("JSON value"),
+            headers,
+        });
+    }
+    received
+}
+
+/// A tansu broker of a test's own, on a free port, storing in a directory that survives
+/// restarts: for tests that take the broker away.
+#[derive(Debug)]
+pub struct OwnBroker {
+    pub brokers: String,
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl OwnBroker {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("hirestream-broker-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("broker dir");
+        let mut broker = Self {
+            brokers: format!("127.0.0.1:{port}"),
+            port,
+            dir,
+            child: None,
+        };
+        broker.restart().await;
+        broker
+    }
+
+    /// Starts the broker process again on the same port and storage.
+    pub async fn restart(&mut self) {
+        let binary = std::env::var("HIRESTREAM_TANSU_BIN")
+            .expect("HIRESTREAM_TANSU_BIN names the tansu binary (scripts/test sets it)");
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let child = std::process::Command::new(binary)
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        self.child = Some(child);
+        let addr = self.brokers.clone();
+        eventually("the broker to listen", Duration::from_secs(30), || {
+            let addr = addr.clone();
+            async move { tokio::net::TcpStream::connect(addr).await.ok().map(|_| ()) }
+        })
+        .await;
+    }
+
+    /// Kills the broker process, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+impl Drop for OwnBroker {
+    fn drop(&mut self) {
+        self.kill();
+        std::fs::remove_dir_all(&self.dir).ok();
     }
 }

@@ -136,6 +136,17 @@ async fn bad_requests_get_a_4xx_with_the_error_shape_and_append_nothing() {
         .expect("sent");
     assert_eq!(no_content_type.status().as_u16(), 415);
 
+    // A body over the limit.
+    let huge = format!(
+        "{{\"name\":\"{}\",\"email\":\"a@b.co\"}}",
+        "x".repeat(2 << 20)
+    );
+    assert_error(
+        &raw(&app, Method::POST, "/candidates", &candidate_token, &huge).await,
+        413,
+        "payload_too_large",
+    );
+
     // Invalid fields are reported one by one.
     let invalid = app
         .call(

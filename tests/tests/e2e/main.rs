@@ -2,6 +2,7 @@
 //! starts. Each test has its own database and topic prefix, so they run in parallel.
 
 mod bad_input;
+mod broker_outage;
 mod crash_safety;
 mod gap_free;
 mod swipe_to_match;

@@ -59,7 +59,10 @@ async fn a_candidate_and_an_employer_who_like_each_other_both_see_the_match() {
     let (status, none) = app
         .call(
             Method::GET,
-            &format!("/matches?after={}", first["position"].as_str().expect("position")),
+            &format!(
+                "/matches?after={}",
+                first["position"].as_str().expect("position")
+            ),
             Some(&candidate_token),
             None,
         )
