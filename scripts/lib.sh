@@ -38,3 +38,30 @@ wait_for() {
 }
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Installs the tansu broker once per machine.
+tansu_install() {
+  [ -x "$TANSU_BIN" ] && return 0
+  command -v cargo >/dev/null 2>&1 || die "cargo is needed to install the tansu broker"
+  log "installing tansu $TANSU_VERSION into $TOOLS_DIR (once per machine; about 10 minutes)"
+  cargo install --locked --quiet "tansu@$TANSU_VERSION" \
+    --no-default-features --features libsql \
+    --root "$TOOLS_DIR/tansu-$TANSU_VERSION"
+}
+
+# Starts tansu on 127.0.0.1:$1 with its SQLite storage in directory $2 (pid in $2/tansu.pid,
+# log in $2/tansu.log) and waits until it accepts connections.
+tansu_start() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    nohup "$TANSU_BIN" broker \
+      --listener-url "tcp://$KAFKA_HOST:$port" \
+      --advertised-listener-url "tcp://$KAFKA_HOST:$port" \
+      --storage-engine "sqlite://tansu.db" \
+      >"$dir/tansu.log" 2>&1 &
+    echo $! >"$dir/tansu.pid"
+  )
+  wait_for 60 port_open "$KAFKA_HOST" "$port" || die "tansu did not start; see $dir/tansu.log"
+}

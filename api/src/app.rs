@@ -31,6 +31,8 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::employers::router())
         .merge(routes::jobs::router())
         .merge(routes::matches::router())
+        .merge(routes::wallets::router())
+        .merge(routes::payments::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

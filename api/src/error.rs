@@ -57,7 +57,7 @@ impl ApiError {
 
     /// A failure on our side: logged with its causes, answered without them.
     pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
-        tracing::error!(error = %commands::relay::error_chain(error), "request failed");
+        tracing::error!(error = %domain::error_chain(error), "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -66,7 +66,7 @@ impl ApiError {
     }
 
     fn unavailable(error: &(dyn std::error::Error + 'static)) -> Self {
-        tracing::warn!(error = %commands::relay::error_chain(error), "dependency unavailable");
+        tracing::warn!(error = %domain::error_chain(error), "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -111,6 +111,27 @@ impl From<DomainError> for ApiError {
                     .with_details(json!({ "job_id": job_id }))
             }
             DomainError::Forbidden { .. } => ApiError::forbidden(message),
+            DomainError::InsufficientCredits {
+                requested,
+                available,
+            } => ApiError::new(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_credits",
+                message,
+            )
+            .with_details(json!({ "requested": requested, "available": available })),
+            DomainError::IdempotencyKeyReused { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+            }
+            DomainError::ChargeNotFound { .. } => ApiError::not_found(message),
+            DomainError::AlreadyRefunded { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "already_refunded", message)
+            }
+            DomainError::RefundExceedsCharge { .. } => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "refund_exceeds_charge",
+                message,
+            ),
             DomainError::AlreadySwiped { pairing_id, side } => {
                 ApiError::new(StatusCode::CONFLICT, "already_swiped", message)
                     .with_details(json!({ "pairing_id": pairing_id, "side": side }))

@@ -41,6 +41,11 @@ impl FromRequestParts<AppState> for Caller {
         let token = bearer_token(&parts.headers)?;
         let now = chrono::Utc::now().timestamp();
         let actor = state.keys.verify(token, now)?;
+        if actor.role == domain::Role::System {
+            return Err(ApiError::forbidden(
+                "the system role belongs to the platform's own processes, not to callers",
+            ));
+        }
         let request_id = header_text(&parts.headers, REQUEST_ID)?
             .unwrap_or_default()
             .to_owned();

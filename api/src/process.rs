@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use commands::relay::{KafkaConfig, Relay, RelayConfig};
 use commands::CommandService;
+use projections::ledger::LedgerProjector;
 use projections::matches::MatchesProjector;
-use projections::{Projector, ProjectorConfig};
+use projections::{Projection, Projector, ProjectorConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
@@ -16,11 +17,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, HttpLimits};
 use crate::auth::TokenKeys;
+use crate::routes::payments::WebhookVerifier;
 use crate::settings::Settings;
 use crate::state::AppState;
 
 /// The projections `hirestream project <name>` knows.
-pub const PROJECTIONS: &[&str] = &[<MatchesProjector as projections::Projection>::NAME];
+pub const PROJECTIONS: &[&str] = &[MatchesProjector::NAME, LedgerProjector::NAME];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -82,6 +84,10 @@ pub fn app_state(settings: &Settings, pool: PgPool) -> AppState {
         pool,
         keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
         consistency_wait: settings.consistency_wait(),
+        webhook: Arc::new(WebhookVerifier::new(
+            settings.payments.webhook_secret.expose().as_bytes(),
+            Duration::from_secs(settings.payments.tolerance_secs),
+        )),
     }
 }
 
@@ -123,16 +129,26 @@ pub async fn run_projector(
     replay: bool,
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
+    let config = projector_config(settings);
     match name {
-        "matches" => {
-            let projector = Projector::new(MatchesProjector, pool, projector_config(settings));
-            if replay {
-                projector.reset().await?;
-            }
-            projector.run(shutdown).await
-        }
+        MatchesProjector::NAME => run(MatchesProjector, pool, config, replay, shutdown).await,
+        LedgerProjector::NAME => run(LedgerProjector, pool, config, replay, shutdown).await,
         other => Err(projections::Error::UnknownProjection(other.to_owned())),
     }
+}
+
+async fn run<P: Projection>(
+    projection: P,
+    pool: PgPool,
+    config: ProjectorConfig,
+    replay: bool,
+    shutdown: CancellationToken,
+) -> Result<(), projections::Error> {
+    let projector = Projector::new(projection, pool, config);
+    if replay {
+        projector.reset().await?;
+    }
+    projector.run(shutdown).await
 }
 
 /// What one process runs.
@@ -201,7 +217,7 @@ pub async fn start(
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
         tasks.spawn(async move {
             if let Err(error) = run_projector(&name, &settings, pool, false, shutdown.clone()).await {
-                tracing::error!(projection = %name, error = %commands::relay::error_chain(&error), "projector failed");
+                tracing::error!(projection = %name, error = %domain::error_chain(&error), "projector failed");
                 shutdown.cancel();
             }
         });

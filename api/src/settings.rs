@@ -21,6 +21,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub relay: RelaySettings,
     pub projector: ProjectorSettings,
+    pub payments: PaymentSettings,
     pub log: LogSettings,
 }
 
@@ -76,6 +77,18 @@ pub struct ProjectorSettings {
     pub batch_size: usize,
     pub retry_backoff_ms: u64,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// The signing secret of the payment provider's webhook endpoint (`whsec_…`).
+    pub webhook_secret: Secret,
+    /// How old a webhook's signed timestamp may be, in seconds.
+    pub tolerance_secs: u64,
+}
+
+/// The webhook secret used when none is configured, for local testing with a stub.
+pub const DEVELOPMENT_WEBHOOK_SECRET: &str = "whsec_hirestream_local_development";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +160,10 @@ impl Default for Settings {
             projector: ProjectorSettings {
                 batch_size: 500,
                 retry_backoff_ms: 1_000,
+            },
+            payments: PaymentSettings {
+                webhook_secret: Secret::new(DEVELOPMENT_WEBHOOK_SECRET),
+                tolerance_secs: 300,
             },
             log: LogSettings {
                 format: LogFormat::Text,

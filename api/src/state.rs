@@ -5,6 +5,7 @@ use commands::CommandService;
 use sqlx::PgPool;
 
 use crate::auth::TokenKeys;
+use crate::routes::payments::WebhookVerifier;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -14,4 +15,5 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     /// Longest a query waits for a projection to reflect a given write.
     pub consistency_wait: Duration,
+    pub webhook: Arc<WebhookVerifier>,
 }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::PgPoolOptions;
-use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgPool};
 
 /// The migrations of `migrations/`, compiled into the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -20,4 +20,45 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, crate::E
 pub async fn migrate(pool: &PgPool) -> Result<(), crate::Error> {
     MIGRATOR.run(pool).await?;
     Ok(())
+}
+
+/// Creates the database `name` on the server `url` points at, and returns the new database's
+/// URL. For tests and benchmarks, which each work in a database of their own.
+pub async fn create_database(url: &str, name: &str) -> Result<String, crate::Error> {
+    let options = server_options(url, name)?;
+    let mut conn = options.connect().await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(options.database(name).to_url_lossy().to_string())
+}
+
+/// Drops the database `name` on the server `url` points at, closing its sessions.
+pub async fn drop_database(url: &str, name: &str) -> Result<(), crate::Error> {
+    let options = server_options(url, name)?;
+    let mut conn = options.connect().await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// Connection options for `url`, after checking that `name` is a plain identifier (it is
+/// spliced into DDL, which takes no parameters).
+fn server_options(url: &str, name: &str) -> Result<PgConnectOptions, crate::Error> {
+    let plain = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !plain {
+        return Err(sqlx::Error::Configuration(
+            format!("`{name}` is not a plain database name").into(),
+        )
+        .into());
+    }
+    Ok(url.parse::<PgConnectOptions>()?)
 }

@@ -6,6 +6,9 @@ use domain::candidate::{Candidate, CandidateCommand, RegisterCandidate};
 use domain::employer::{Employer, EmployerCommand, RegisterEmployer};
 use domain::job::{CloseJob, Job, JobCommand, JobRef, PostJob};
 use domain::pairing::{pairing_id, Decision, Pairing, PairingCommand, SwipeCandidate, SwipeJob};
+use domain::wallet::{
+    ChargeCredits, GrantCredits, PurchaseCredits, RefundCredits, Wallet, WalletCommand,
+};
 use domain::DomainError;
 use sqlx::PgPool;
 use tracing::instrument;
@@ -16,6 +19,8 @@ use crate::{CommandContext, Error};
 
 /// How many times a command is decided again after losing an optimistic-concurrency race.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
+/// Wallets are snapshotted every this many events.
+const WALLET_SNAPSHOT_EVERY: usize = 100;
 
 #[derive(Debug)]
 pub struct CommandService {
@@ -23,6 +28,7 @@ pub struct CommandService {
     employers: Store<Employer>,
     jobs: Store<Job>,
     pairings: Store<Pairing>,
+    wallets: Store<Wallet>,
 }
 
 impl CommandService {
@@ -31,7 +37,8 @@ impl CommandService {
             candidates: Store::new(pool.clone(), max_attempts),
             employers: Store::new(pool.clone(), max_attempts),
             jobs: Store::new(pool.clone(), max_attempts),
-            pairings: Store::new(pool, max_attempts),
+            pairings: Store::new(pool.clone(), max_attempts),
+            wallets: Store::with_snapshots(pool, max_attempts, WALLET_SNAPSHOT_EVERY),
         }
     }
 
@@ -131,6 +138,81 @@ impl CommandService {
         let id = pairing_id(candidate_id, job_id).to_string();
         self.pairings
             .execute(&id, cmd, ctx.metadata("SwipeCandidate"))
+            .await
+    }
+
+    /// Credits bought through the payment provider, for the candidate's wallet.
+    #[instrument(skip_all, fields(aggregate_id = %cmd.wallet_id, correlation_id = %ctx.correlation_id))]
+    pub async fn purchase_credits(
+        &self,
+        ctx: &CommandContext,
+        cmd: PurchaseCredits,
+    ) -> Result<Committed, Error> {
+        self.wallet_command(
+            ctx,
+            cmd.wallet_id,
+            WalletCommand::PurchaseCredits(cmd),
+            "PurchaseCredits",
+        )
+        .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.wallet_id, correlation_id = %ctx.correlation_id))]
+    pub async fn grant_credits(
+        &self,
+        ctx: &CommandContext,
+        cmd: GrantCredits,
+    ) -> Result<Committed, Error> {
+        self.wallet_command(
+            ctx,
+            cmd.wallet_id,
+            WalletCommand::GrantCredits(cmd),
+            "GrantCredits",
+        )
+        .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.wallet_id, correlation_id = %ctx.correlation_id))]
+    pub async fn charge_credits(
+        &self,
+        ctx: &CommandContext,
+        cmd: ChargeCredits,
+    ) -> Result<Committed, Error> {
+        self.wallet_command(
+            ctx,
+            cmd.wallet_id,
+            WalletCommand::ChargeCredits(cmd),
+            "ChargeCredits",
+        )
+        .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.wallet_id, correlation_id = %ctx.correlation_id))]
+    pub async fn refund_credits(
+        &self,
+        ctx: &CommandContext,
+        cmd: RefundCredits,
+    ) -> Result<Committed, Error> {
+        self.wallet_command(
+            ctx,
+            cmd.wallet_id,
+            WalletCommand::RefundCredits(cmd),
+            "RefundCredits",
+        )
+        .await
+    }
+
+    /// A wallet belongs to a registered candidate and has the candidate's id.
+    async fn wallet_command(
+        &self,
+        ctx: &CommandContext,
+        wallet_id: Uuid,
+        command: WalletCommand,
+        name: &str,
+    ) -> Result<Committed, Error> {
+        self.require_candidate(wallet_id).await?;
+        self.wallets
+            .execute(&wallet_id.to_string(), command, ctx.metadata(name))
             .await
     }
 

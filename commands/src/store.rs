@@ -2,6 +2,7 @@
 //! writer appended first.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
@@ -27,6 +28,10 @@ pub struct Committed {
 pub struct Store<A: Aggregate> {
     inner: PersistedEventStore<PostgresEventRepository, A>,
     max_attempts: u32,
+    /// Commands on one aggregate in this process take turns, so they do not race each
+    /// other to a conflict; writers in other processes are still caught by the
+    /// optimistic-concurrency check.
+    turns: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
 }
 
 impl<A: Aggregate> std::fmt::Debug for Store<A> {
@@ -44,10 +49,44 @@ where
 {
     pub fn new(pool: PgPool, max_attempts: u32) -> Self {
         let repo = PostgresEventRepository::new(pool).with_tables("events", "snapshots");
+        Self::from_store(PersistedEventStore::new_event_store(repo), max_attempts)
+    }
+
+    /// A store that snapshots the aggregate every `every` events, for aggregates with long
+    /// histories (a wallet is charged for years).
+    pub fn with_snapshots(pool: PgPool, max_attempts: u32, every: usize) -> Self {
+        let repo = PostgresEventRepository::new(pool).with_tables("events", "snapshots");
+        Self::from_store(
+            PersistedEventStore::new_snapshot_store(repo, every),
+            max_attempts,
+        )
+    }
+
+    fn from_store(
+        inner: PersistedEventStore<PostgresEventRepository, A>,
+        max_attempts: u32,
+    ) -> Self {
         Self {
-            inner: PersistedEventStore::new_event_store(repo),
+            inner,
             max_attempts: max_attempts.max(1),
+            turns: Mutex::default(),
         }
+    }
+
+    fn turn(&self, aggregate_id: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut turns = self
+            .turns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(turn) = turns.get(aggregate_id).and_then(Weak::upgrade) {
+            return turn;
+        }
+        if turns.len() >= 1024 {
+            turns.retain(|_, turn| turn.strong_count() > 0);
+        }
+        let turn = Arc::new(tokio::sync::Mutex::new(()));
+        turns.insert(aggregate_id.to_owned(), Arc::downgrade(&turn));
+        turn
     }
 
     /// The aggregate's current state and version (0 when it has no events).
@@ -69,6 +108,8 @@ where
         command: A::Command,
         metadata: HashMap<String, String>,
     ) -> Result<Committed, Error> {
+        let turn = self.turn(aggregate_id);
+        let _turn = turn.lock().await;
         let mut attempt = 0;
         loop {
             attempt += 1;

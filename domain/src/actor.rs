@@ -4,13 +4,16 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A role a caller can hold. Candidates and employers act on their own behalf; an admin may
-/// act on anyone's.
+/// act on anyone's; an auditor reads everything and changes nothing; `system` is the
+/// platform itself (payment webhooks, reactors), never a token holder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Candidate,
     Employer,
     Admin,
+    Auditor,
+    System,
 }
 
 impl Role {
@@ -19,6 +22,8 @@ impl Role {
             Role::Candidate => "candidate",
             Role::Employer => "employer",
             Role::Admin => "admin",
+            Role::Auditor => "auditor",
+            Role::System => "system",
         }
     }
 }
@@ -31,6 +36,8 @@ impl std::str::FromStr for Role {
             "candidate" => Ok(Role::Candidate),
             "employer" => Ok(Role::Employer),
             "admin" => Ok(Role::Admin),
+            "auditor" => Ok(Role::Auditor),
+            "system" => Ok(Role::System),
             other => Err(UnknownRole(other.to_owned())),
         }
     }
@@ -43,7 +50,7 @@ impl std::fmt::Display for Role {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown role `{0}` (expected candidate, employer or admin)")]
+#[error("unknown role `{0}` (expected candidate, employer, admin, auditor or system)")]
 pub struct UnknownRole(pub String);
 
 /// The authenticated caller behind a command.
@@ -60,6 +67,16 @@ impl Actor {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// True for the roles that may read every party's data: admins and auditors.
+    pub fn reads_everything(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Auditor)
+    }
+
+    /// The platform acting on its own (`subject` names the integration).
+    pub fn system(subject: Uuid) -> Self {
+        Self::new(subject, Role::System)
     }
 
     /// True when the actor may act for the candidate or employer `id`: it is that party

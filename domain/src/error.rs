@@ -43,6 +43,24 @@ pub enum DomainError {
         role: crate::Role,
         resource: String,
     },
+    #[error("not enough credits: {requested} requested, {available} available")]
+    InsufficientCredits { requested: i64, available: i64 },
+    #[error("`{key}` was first used for {first_credits} credits, not {credits}")]
+    IdempotencyKeyReused {
+        key: String,
+        first_credits: i64,
+        credits: i64,
+    },
+    #[error("charge {charge_id} does not exist")]
+    ChargeNotFound { charge_id: Uuid },
+    #[error("charge {charge_id} was already refunded ({refunded} credits)")]
+    AlreadyRefunded { charge_id: Uuid, refunded: i64 },
+    #[error("charge {charge_id} took {charged} credits; {requested} cannot be refunded")]
+    RefundExceedsCharge {
+        charge_id: Uuid,
+        charged: i64,
+        requested: i64,
+    },
     #[error("the {side} has already swiped on pairing {pairing_id}")]
     AlreadySwiped {
         pairing_id: Uuid,
@@ -64,6 +82,22 @@ impl Validator {
             self.0.push(FieldError::new(
                 field,
                 format!("must be at most {max_chars} characters"),
+            ));
+        }
+        self
+    }
+
+    pub(crate) fn range(
+        &mut self,
+        field: &'static str,
+        value: i64,
+        min: i64,
+        max: i64,
+    ) -> &mut Self {
+        if !(min..=max).contains(&value) {
+            self.0.push(FieldError::new(
+                field,
+                format!("must be between {min} and {max}"),
             ));
         }
         self

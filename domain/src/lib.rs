@@ -1,4 +1,4 @@
-//! Hirestream's domain: the aggregates (candidate, employer, job, pairing), their commands
+//! Hirestream's domain: the aggregates (candidate, employer, job, pairing, wallet), their commands
 //! and events, and the rules that decide which events a command produces.
 //!
 //! This crate is pure logic. It may depend on serde, thiserror, uuid, chrono and the cqrs-es
@@ -13,6 +13,7 @@ mod error;
 pub mod job;
 pub mod pairing;
 pub mod published;
+pub mod wallet;
 
 pub use actor::{Actor, Role};
 pub use error::{DomainError, FieldError};
@@ -23,7 +24,20 @@ pub const AGGREGATE_TYPES: &[&str] = &[
     <employer::Employer as cqrs_es::Aggregate>::TYPE,
     <job::Job as cqrs_es::Aggregate>::TYPE,
     <pairing::Pairing as cqrs_es::Aggregate>::TYPE,
+    <wallet::Wallet as cqrs_es::Aggregate>::TYPE,
 ];
 
 /// The version every event type starts at; bump it only together with an upcaster.
 pub const FIRST_EVENT_VERSION: &str = "1.0";
+
+/// An error and its causes on one line, for logs: `outer: cause: root cause`.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

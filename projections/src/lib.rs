@@ -6,6 +6,7 @@
 //! implements [`Projection`] and offers the queries the API serves from it.
 
 mod error;
+pub mod ledger;
 pub mod matches;
 pub mod runtime;
 

@@ -12,6 +12,7 @@
 use std::future::Future;
 use std::time::Duration;
 
+use domain::error_chain;
 use domain::published::{topic, PublishedEvent};
 use futures::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -327,15 +328,4 @@ pub async fn wait_for_version<P: Projection>(
         tokio::time::sleep(pause.min(deadline - now)).await;
         pause = (pause * 2).min(Duration::from_millis(50));
     }
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

@@ -10,8 +10,7 @@ use api::auth::TokenKeys;
 use api::process::{self, Parts, Started};
 use api::Settings;
 use domain::{Actor, Role};
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgPool};
+use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -22,37 +21,29 @@ pub struct TestEnv {
     pub pool: PgPool,
     pub keys: TokenKeys,
     database: String,
-    admin: PgConnectOptions,
+    server_url: String,
 }
 
 impl TestEnv {
     /// A fresh, migrated database and a fresh topic prefix.
     pub async fn new() -> Self {
         let base = Settings::load(None).expect("settings load");
-        let admin: PgConnectOptions = base
-            .database
-            .url
-            .expose()
-            .parse()
-            .expect("database url parses");
+        let server_url = base.database.url.expose().to_owned();
         let id = Uuid::new_v4().simple().to_string();
         let database = format!("hirestream_test_{id}");
-        let mut conn = admin.connect().await.expect("connect to PostgreSQL");
-        sqlx::query(&format!("CREATE DATABASE {database}"))
-            .execute(&mut conn)
+        let url = commands::db::create_database(&server_url, &database)
             .await
             .expect("create test database");
-        conn.close().await.ok();
 
         let mut settings = base;
-        let url = admin.clone().database(&database).to_url_lossy().to_string();
         settings.database.url = api::settings::Secret::new(url);
         settings.database.max_connections = 30;
         settings.kafka.topic_prefix = format!("t{}", &id[..12]);
         settings.http.addr = "127.0.0.1:0".into();
         settings.relay.idle_poll_ms = 50;
         // A loaded CI machine can take seconds to start a consumer group.
-        settings.http.consistency_wait_ms = 30_000;
+        settings.http.consistency_wait_ms = 20_000;
+        settings.http.request_timeout_ms = 60_000;
         settings.relay.retry_backoff_ms = 200;
         settings.projector.retry_backoff_ms = 200;
         settings.log.filter = "warn".into();
@@ -68,7 +59,7 @@ impl TestEnv {
             pool,
             keys,
             database,
-            admin,
+            server_url,
         }
     }
 
@@ -101,10 +92,9 @@ impl TestEnv {
     /// Drops the test database. A failing test skips this and leaves it for inspection.
     pub async fn cleanup(self) {
         self.pool.close().await;
-        if let Ok(mut conn) = self.admin.connect().await {
-            let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.database);
-            sqlx::query(&drop).execute(&mut conn).await.ok();
-        }
+        commands::db::drop_database(&self.server_url, &self.database)
+            .await
+            .ok();
     }
 }
 

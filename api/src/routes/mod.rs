@@ -6,6 +6,8 @@ pub mod health;
 pub mod jobs;
 pub mod matches;
 pub mod openapi;
+pub mod payments;
+pub mod wallets;
 
 use domain::{Actor, Role};
 use uuid::Uuid;

@@ -45,6 +45,10 @@ mod tests {
             pool,
             keys: Arc::new(TokenKeys::new(b"test")),
             consistency_wait: Duration::from_millis(10),
+            webhook: Arc::new(crate::routes::payments::WebhookVerifier::new(
+                b"test",
+                Duration::from_secs(1),
+            )),
         };
         router(
             state,

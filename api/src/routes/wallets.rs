@@ -1,0 +1,252 @@
+//! Wallets and the credit ledger: balances, entries, statements and balances as of an
+//! instant for their owner, admins and auditors; grants, charges and refunds.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use domain::wallet::{ChargeCredits, GrantCredits, RefundCredits};
+use domain::Role;
+use projections::ledger::{self, LedgerEntry, LedgerProjector, Statement, WalletBalanceView};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::{Caller, Path, Query};
+use crate::position::{reflect, Written};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/wallets/{wallet_id}", get(balance))
+        .route("/wallets/{wallet_id}/entries", get(entries))
+        .route("/wallets/{wallet_id}/statement", get(statement))
+        .route("/wallets/{wallet_id}/balance", get(balance_at))
+        .route("/wallets/{wallet_id}/grants", post(grant))
+        .route("/wallets/{wallet_id}/charges", post(charge))
+        .route("/wallets/{wallet_id}/refunds", post(refund))
+}
+
+/// A candidate sees its own wallet; admins and auditors see every wallet.
+fn may_read(caller: &Caller, wallet_id: Uuid) -> Result<(), ApiError> {
+    let own = caller.actor.role == Role::Candidate && caller.actor.subject == wallet_id;
+    if own || caller.actor.reads_everything() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "a wallet is visible to its candidate, admins and auditors",
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AfterQuery {
+    /// A position a wallet command returned: wait until the ledger reflects it.
+    after: Option<String>,
+}
+
+async fn balance(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<Uuid>,
+    Query(query): Query<AfterQuery>,
+) -> Result<Json<WalletBalanceView>, ApiError> {
+    may_read(&caller, wallet_id)?;
+    reflect::<LedgerProjector>(&state, query.after.as_deref()).await?;
+    ledger::balance(&state.pool, wallet_id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format!("wallet {wallet_id} has no entries")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntriesQuery {
+    after: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct EntryPage {
+    entries: Vec<LedgerEntry>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<i64>,
+}
+
+async fn entries(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<Uuid>,
+    Query(query): Query<EntriesQuery>,
+) -> Result<Json<EntryPage>, ApiError> {
+    may_read(&caller, wallet_id)?;
+    let limit = match query.limit {
+        None => 100,
+        Some(n @ 1..=500) => n,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "limit must be between 1 and 500",
+            ))
+        }
+    };
+    let cursor = query.cursor.unwrap_or(0);
+    if cursor < 0 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "cursor must not be negative",
+        ));
+    }
+    reflect::<LedgerProjector>(&state, query.after.as_deref()).await?;
+    let entries = ledger::entries(&state.pool, wallet_id, cursor, limit).await?;
+    let next_cursor = (entries.len() as i64 == limit)
+        .then(|| entries.last().map(|e| e.sequence))
+        .flatten();
+    Ok(Json(EntryPage {
+        entries,
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PeriodQuery {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+async fn statement(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<Uuid>,
+    Query(period): Query<PeriodQuery>,
+) -> Result<Json<Statement>, ApiError> {
+    may_read(&caller, wallet_id)?;
+    if period.from >= period.to {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`from` must be before `to`",
+        ));
+    }
+    Ok(Json(
+        ledger::statement(&state.pool, wallet_id, period.from, period.to).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AtQuery {
+    at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct BalanceAt {
+    wallet_id: Uuid,
+    at: DateTime<Utc>,
+    balance: i64,
+}
+
+async fn balance_at(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<Uuid>,
+    Query(query): Query<AtQuery>,
+) -> Result<Json<BalanceAt>, ApiError> {
+    may_read(&caller, wallet_id)?;
+    let balance = ledger::balance_at(&state.pool, wallet_id, query.at).await?;
+    Ok(Json(BalanceAt {
+        wallet_id,
+        at: query.at,
+        balance,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GrantBody {
+    /// Chosen by the caller: a retry with the same id grants once.
+    grant_id: Uuid,
+    credits: i64,
+    reason: String,
+}
+
+async fn grant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<Uuid>,
+    crate::extract::Json(body): crate::extract::Json<GrantBody>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    let command = GrantCredits {
+        wallet_id,
+        grant_id: body.grant_id,
+        credits: body.credits,
+        reason: body.reason,
+        granted_by: caller.actor,
+    };
+    let written = state
+        .commands
+        .grant_credits(&caller.context, command)
+        .await?;
+    Ok((StatusCode::CREATED, Json(written.into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChargeBody {
+    /// Chosen by the caller: a retry with the same id charges once.
+    charge_id: Uuid,
+    credits: i64,
+    purpose: String,
+}
+
+async fn charge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<Uuid>,
+    crate::extract::Json(body): crate::extract::Json<ChargeBody>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    let command = ChargeCredits {
+        wallet_id,
+        charge_id: body.charge_id,
+        credits: body.credits,
+        purpose: body.purpose,
+        charged_by: caller.actor,
+    };
+    let written = state
+        .commands
+        .charge_credits(&caller.context, command)
+        .await?;
+    Ok((StatusCode::CREATED, Json(written.into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefundBody {
+    charge_id: Uuid,
+    credits: i64,
+    reason: String,
+}
+
+async fn refund(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(wallet_id): Path<Uuid>,
+    crate::extract::Json(body): crate::extract::Json<RefundBody>,
+) -> Result<(StatusCode, Json<Written>), ApiError> {
+    let command = RefundCredits {
+        wallet_id,
+        charge_id: body.charge_id,
+        credits: body.credits,
+        reason: body.reason,
+        refunded_by: caller.actor,
+    };
+    let written = state
+        .commands
+        .refund_credits(&caller.context, command)
+        .await?;
+    Ok((StatusCode::CREATED, Json(written.into())))
+}
