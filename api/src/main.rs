@@ -2,6 +2,7 @@
 //! subcommands run one part each, for deployments that scale them separately.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use api::process::{self, Parts};
@@ -44,6 +45,16 @@ enum Command {
     },
     /// Apply the database migrations.
     Migrate,
+    /// Audit the credit ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+    /// Measure throughput, in a database of the benchmark's own.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
     /// Print a bearer token for local use.
     Token {
         /// The caller's id: a candidate's or an employer's id, any id for an admin.
@@ -55,6 +66,30 @@ enum Command {
         /// Lifetime in seconds; defaults to the configured one.
         #[arg(long)]
         ttl_secs: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LedgerCommand {
+    /// Recompute every wallet from the event store and compare it with the ledger; print each
+    /// mismatch and exit non-zero if there is one.
+    Reconcile {
+        /// How long to wait for the ledger to apply events still in flight.
+        #[arg(long, default_value_t = 30)]
+        wait_secs: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// ChargeCredits throughput on one wallet, then across many.
+    Credits {
+        #[arg(long, default_value_t = 2_000)]
+        charges: usize,
+        #[arg(long, default_value_t = 200)]
+        wallets: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
     },
 }
 
@@ -94,6 +129,27 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
     let parts = match cli.command {
+        Command::Ledger {
+            command: LedgerCommand::Reconcile { wait_secs },
+        } => return reconcile(&pool, Duration::from_secs(wait_secs)).await,
+        Command::Bench {
+            what:
+                BenchCommand::Credits {
+                    charges,
+                    wallets,
+                    concurrency,
+                },
+        } => {
+            let bench = api::bench::CreditsBench {
+                charges,
+                wallets,
+                concurrency,
+            };
+            let report = api::bench::credits(&settings, bench).await?;
+            println!("ChargeCredits, one wallet:         {}", report.one_wallet);
+            println!("ChargeCredits, {wallets} wallets: {}", report.many_wallets);
+            return Ok(());
+        }
         Command::Migrate => {
             commands::db::migrate(&pool).await.context("migrating")?;
             tracing::info!("database migrated");
@@ -137,6 +193,31 @@ async fn main() -> anyhow::Result<()> {
     started.wait().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits (bounded) for the ledger to catch up with the store, then compares them.
+async fn reconcile(pool: &sqlx::PgPool, wait: Duration) -> anyhow::Result<()> {
+    use projections::ledger;
+
+    let deadline = tokio::time::Instant::now() + wait;
+    let mut pending = ledger::pending_events(pool).await?;
+    while pending > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        pending = ledger::pending_events(pool).await?;
+    }
+    let mismatches = ledger::reconcile(pool).await?;
+    for mismatch in &mismatches {
+        println!("wallet {}: {}", mismatch.wallet_id, mismatch.problem);
+    }
+    if pending > 0 {
+        println!("{pending} wallet events are not in the ledger after {wait:?}");
+    }
+    if mismatches.is_empty() && pending == 0 {
+        println!("ledger reconciled: every wallet matches the event store");
+        Ok(())
+    } else {
+        bail!("the ledger does not match the event store")
+    }
 }
 
 /// Cancels `shutdown` on SIGINT or SIGTERM.

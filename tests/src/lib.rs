@@ -78,8 +78,11 @@ impl TestEnv {
     }
 
     pub fn token(&self, subject: Uuid, role: Role) -> String {
-        self.keys
-            .mint(Actor::new(subject, role), chrono_now(), 3600)
+        self.keys.mint(
+            Actor::new(subject, role),
+            chrono::Utc::now().timestamp(),
+            3600,
+        )
     }
 
     pub async fn event_count(&self) -> i64 {
@@ -96,12 +99,6 @@ impl TestEnv {
             .await
             .ok();
     }
-}
-
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// A running app and an HTTP client for it.

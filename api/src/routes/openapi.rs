@@ -67,7 +67,8 @@ mod tests {
         for (path, operations) in paths {
             let concrete = path
                 .replace("{job_id}", "0192f1a0-0000-7000-8000-000000000001")
-                .replace("{candidate_id}", "0192f1a0-0000-7000-8000-000000000002");
+                .replace("{candidate_id}", "0192f1a0-0000-7000-8000-000000000002")
+                .replace("{wallet_id}", "0192f1a0-0000-7000-8000-000000000003");
             for method in operations.as_object().expect("operations").keys() {
                 let method: Method = method.to_uppercase().parse().expect("method");
                 let request = Request::builder()

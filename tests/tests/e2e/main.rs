@@ -4,5 +4,6 @@
 mod bad_input;
 mod broker_outage;
 mod crash_safety;
+mod credits;
 mod gap_free;
 mod swipe_to_match;
