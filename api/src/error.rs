@@ -132,6 +132,15 @@ impl From<DomainError> for ApiError {
                 "refund_exceeds_charge",
                 message,
             ),
+            DomainError::AlreadyApplied { application_id } => {
+                ApiError::new(StatusCode::CONFLICT, "already_applied", message)
+                    .with_details(json!({ "application_id": application_id }))
+            }
+            DomainError::ApplicationNotFound { .. } => ApiError::not_found(message),
+            DomainError::InvalidTransition { from, to } => {
+                ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+                    .with_details(json!({ "from": from, "to": to }))
+            }
             DomainError::AlreadySwiped { pairing_id, side } => {
                 ApiError::new(StatusCode::CONFLICT, "already_swiped", message)
                     .with_details(json!({ "pairing_id": pairing_id, "side": side }))

@@ -8,6 +8,7 @@
 pub mod context;
 pub mod db;
 mod error;
+pub mod import;
 pub mod relay;
 pub mod service;
 pub mod store;

@@ -2,9 +2,15 @@
 //! know about other aggregates, runs the command on its own aggregate and appends the result
 //! with the caller's metadata.
 
-use domain::candidate::{Candidate, CandidateCommand, RegisterCandidate};
-use domain::employer::{Employer, EmployerCommand, RegisterEmployer};
-use domain::job::{CloseJob, Job, JobCommand, JobRef, PostJob};
+use domain::application::{
+    application_id, Application, ApplicationCommand, ApplicationStatus, ChangeApplicationStatus,
+    SubmitApplication, WithdrawApplication,
+};
+use domain::candidate::{
+    Candidate, CandidateCommand, RegisterCandidate, UpdateCandidateProfile, ValidateCandidate,
+};
+use domain::employer::{Employer, EmployerCommand, RegisterEmployer, UpdateEmployerProfile};
+use domain::job::{CloseJob, Job, JobCommand, JobRef, PostJob, UpdateJob};
 use domain::pairing::{pairing_id, Decision, Pairing, PairingCommand, SwipeCandidate, SwipeJob};
 use domain::wallet::{
     ChargeCredits, GrantCredits, PurchaseCredits, RefundCredits, Wallet, WalletCommand,
@@ -24,16 +30,20 @@ const WALLET_SNAPSHOT_EVERY: usize = 100;
 
 #[derive(Debug)]
 pub struct CommandService {
+    pub(crate) pool: PgPool,
     candidates: Store<Candidate>,
     employers: Store<Employer>,
-    jobs: Store<Job>,
+    pub(crate) jobs: Store<Job>,
     pairings: Store<Pairing>,
     wallets: Store<Wallet>,
+    applications: Store<Application>,
 }
 
 impl CommandService {
     pub fn new(pool: PgPool, max_attempts: u32) -> Self {
         Self {
+            pool: pool.clone(),
+            applications: Store::new(pool.clone(), max_attempts),
             candidates: Store::new(pool.clone(), max_attempts),
             employers: Store::new(pool.clone(), max_attempts),
             jobs: Store::new(pool.clone(), max_attempts),
@@ -65,6 +75,120 @@ impl CommandService {
         let metadata = ctx.metadata("RegisterEmployer");
         self.employers
             .execute(&id, EmployerCommand::RegisterEmployer(cmd), metadata)
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.candidate_id, correlation_id = %ctx.correlation_id))]
+    pub async fn update_candidate_profile(
+        &self,
+        ctx: &CommandContext,
+        cmd: UpdateCandidateProfile,
+    ) -> Result<Committed, Error> {
+        let id = cmd.candidate_id.to_string();
+        let command = CandidateCommand::UpdateCandidateProfile(cmd);
+        self.candidates
+            .execute(&id, command, ctx.metadata("UpdateCandidateProfile"))
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.candidate_id, correlation_id = %ctx.correlation_id))]
+    pub async fn validate_candidate(
+        &self,
+        ctx: &CommandContext,
+        cmd: ValidateCandidate,
+    ) -> Result<Committed, Error> {
+        let id = cmd.candidate_id.to_string();
+        let command = CandidateCommand::ValidateCandidate(cmd);
+        self.candidates
+            .execute(&id, command, ctx.metadata("ValidateCandidate"))
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.employer_id, correlation_id = %ctx.correlation_id))]
+    pub async fn update_employer_profile(
+        &self,
+        ctx: &CommandContext,
+        cmd: UpdateEmployerProfile,
+    ) -> Result<Committed, Error> {
+        let id = cmd.employer_id.to_string();
+        let command = EmployerCommand::UpdateEmployerProfile(cmd);
+        self.employers
+            .execute(&id, command, ctx.metadata("UpdateEmployerProfile"))
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %cmd.job_id, correlation_id = %ctx.correlation_id))]
+    pub async fn update_job(
+        &self,
+        ctx: &CommandContext,
+        cmd: UpdateJob,
+    ) -> Result<Committed, Error> {
+        let id = cmd.job_id.to_string();
+        self.jobs
+            .execute(&id, JobCommand::UpdateJob(cmd), ctx.metadata("UpdateJob"))
+            .await
+    }
+
+    /// A candidate applies to an open job, once.
+    #[instrument(skip_all, fields(aggregate_id = %application_id(candidate_id, job_id), correlation_id = %ctx.correlation_id))]
+    pub async fn submit_application(
+        &self,
+        ctx: &CommandContext,
+        candidate_id: Uuid,
+        job_id: Uuid,
+        document_ids: Vec<Uuid>,
+    ) -> Result<Committed, Error> {
+        self.require_candidate(candidate_id).await?;
+        let command = ApplicationCommand::SubmitApplication(SubmitApplication {
+            candidate_id,
+            job_id,
+            job: self.job_ref(job_id).await?,
+            document_ids,
+            submitted_by: ctx.actor,
+        });
+        let id = application_id(candidate_id, job_id).to_string();
+        self.applications
+            .execute(&id, command, ctx.metadata("SubmitApplication"))
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %application_id, correlation_id = %ctx.correlation_id))]
+    pub async fn change_application_status(
+        &self,
+        ctx: &CommandContext,
+        application_id: Uuid,
+        status: ApplicationStatus,
+    ) -> Result<Committed, Error> {
+        let command = ApplicationCommand::ChangeApplicationStatus(ChangeApplicationStatus {
+            application_id,
+            status,
+            changed_by: ctx.actor,
+        });
+        self.applications
+            .execute(
+                &application_id.to_string(),
+                command,
+                ctx.metadata("ChangeApplicationStatus"),
+            )
+            .await
+    }
+
+    #[instrument(skip_all, fields(aggregate_id = %application_id, correlation_id = %ctx.correlation_id))]
+    pub async fn withdraw_application(
+        &self,
+        ctx: &CommandContext,
+        application_id: Uuid,
+    ) -> Result<Committed, Error> {
+        let command = ApplicationCommand::WithdrawApplication(WithdrawApplication {
+            application_id,
+            withdrawn_by: ctx.actor,
+        });
+        self.applications
+            .execute(
+                &application_id.to_string(),
+                command,
+                ctx.metadata("WithdrawApplication"),
+            )
             .await
     }
 

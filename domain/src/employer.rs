@@ -6,11 +6,31 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Validator;
-use crate::DomainError;
+use crate::profile::{CompanySize, Pace};
+use crate::{Actor, DomainError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EmployerCommand {
     RegisterEmployer(RegisterEmployer),
+    UpdateEmployerProfile(UpdateEmployerProfile),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmployerProfile {
+    pub name: String,
+    pub size: Option<CompanySize>,
+    #[serde(default)]
+    pub industry: Option<String>,
+    pub pace: Option<Pace>,
+    #[serde(default)]
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateEmployerProfile {
+    pub employer_id: Uuid,
+    pub profile: EmployerProfile,
+    pub updated_by: Actor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,13 +41,21 @@ pub struct RegisterEmployer {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EmployerEvent {
-    EmployerRegistered { employer_id: Uuid, name: String },
+    EmployerRegistered {
+        employer_id: Uuid,
+        name: String,
+    },
+    EmployerProfileUpdated {
+        employer_id: Uuid,
+        profile: EmployerProfile,
+    },
 }
 
 impl DomainEvent for EmployerEvent {
     fn event_type(&self) -> String {
         match self {
             EmployerEvent::EmployerRegistered { .. } => "EmployerRegistered".into(),
+            EmployerEvent::EmployerProfileUpdated { .. } => "EmployerProfileUpdated".into(),
         }
     }
 
@@ -40,6 +68,7 @@ impl DomainEvent for EmployerEvent {
 pub struct Employer {
     pub registered: bool,
     pub name: String,
+    pub profile: Option<EmployerProfile>,
 }
 
 impl Aggregate for Employer {
@@ -69,6 +98,48 @@ impl Aggregate for Employer {
                 };
                 sink.write(event, self).await;
             }
+            EmployerCommand::UpdateEmployerProfile(cmd) => {
+                if !self.registered {
+                    return Err(DomainError::EmployerNotFound {
+                        employer_id: cmd.employer_id,
+                    });
+                }
+                if !cmd.updated_by.acts_for(cmd.employer_id) {
+                    return Err(DomainError::Forbidden {
+                        subject: cmd.updated_by.subject,
+                        role: cmd.updated_by.role,
+                        resource: format!("employer {}", cmd.employer_id),
+                    });
+                }
+                let profile = cmd.profile;
+                let mut v = Validator::default();
+                v.text("name", &profile.name, 200);
+                if let Some(industry) = &profile.industry {
+                    v.optional_text("industry", industry, 100);
+                }
+                if let Some(website) = &profile.website {
+                    let web = website.starts_with("https://") || website.starts_with("http://");
+                    if !web || website.len() > 500 {
+                        v.problem(
+                            "website",
+                            "must be an http(s) URL of at most 500 characters",
+                        );
+                    }
+                }
+                v.finish()?;
+                let profile = EmployerProfile {
+                    name: profile.name.trim().to_owned(),
+                    ..profile
+                };
+                if self.profile.as_ref() == Some(&profile) {
+                    return Ok(());
+                }
+                let event = EmployerEvent::EmployerProfileUpdated {
+                    employer_id: cmd.employer_id,
+                    profile,
+                };
+                sink.write(event, self).await;
+            }
         }
         Ok(())
     }
@@ -78,6 +149,10 @@ impl Aggregate for Employer {
             EmployerEvent::EmployerRegistered { name, .. } => {
                 self.registered = true;
                 self.name = name;
+            }
+            EmployerEvent::EmployerProfileUpdated { profile, .. } => {
+                self.name = profile.name.clone();
+                self.profile = Some(profile);
             }
         }
     }
@@ -121,6 +196,51 @@ mod tests {
             .then_expect_error(DomainError::EmployerAlreadyRegistered {
                 employer_id: Uuid::from_u128(7),
             });
+    }
+
+    #[test]
+    fn an_employer_updates_its_profile_and_a_bad_website_is_refused() {
+        let acme = Actor::new(Uuid::from_u128(7), crate::Role::Employer);
+        let profile = EmployerProfile {
+            name: "Acme".into(),
+            size: Some(CompanySize::Small),
+            industry: Some("Robotics".into()),
+            pace: Some(Pace::Fast),
+            website: Some("https://acme.example".into()),
+        };
+        let registered = EmployerEvent::EmployerRegistered {
+            employer_id: Uuid::from_u128(7),
+            name: "Acme".into(),
+        };
+        EmployerTest::with(())
+            .given(vec![registered.clone()])
+            .when(EmployerCommand::UpdateEmployerProfile(
+                UpdateEmployerProfile {
+                    employer_id: Uuid::from_u128(7),
+                    profile: profile.clone(),
+                    updated_by: acme,
+                },
+            ))
+            .then_expect_events(vec![EmployerEvent::EmployerProfileUpdated {
+                employer_id: Uuid::from_u128(7),
+                profile: profile.clone(),
+            }]);
+        EmployerTest::with(())
+            .given(vec![registered])
+            .when(EmployerCommand::UpdateEmployerProfile(
+                UpdateEmployerProfile {
+                    employer_id: Uuid::from_u128(7),
+                    profile: EmployerProfile {
+                        website: Some("ftp://acme".into()),
+                        ..profile
+                    },
+                    updated_by: acme,
+                },
+            ))
+            .then_expect_error(DomainError::Invalid(vec![FieldError::new(
+                "website",
+                "must be an http(s) URL of at most 500 characters",
+            )]));
     }
 
     #[test]

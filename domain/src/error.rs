@@ -61,6 +61,15 @@ pub enum DomainError {
         charged: i64,
         requested: i64,
     },
+    #[error("application {application_id} was already submitted")]
+    AlreadyApplied { application_id: Uuid },
+    #[error("application {application_id} does not exist")]
+    ApplicationNotFound { application_id: Uuid },
+    #[error("an application cannot go from {from} to {to}")]
+    InvalidTransition {
+        from: &'static str,
+        to: &'static str,
+    },
     #[error("the {side} has already swiped on pairing {pairing_id}")]
     AlreadySwiped {
         pairing_id: Uuid,
@@ -83,6 +92,24 @@ impl Validator {
                 field,
                 format!("must be at most {max_chars} characters"),
             ));
+        }
+        self
+    }
+
+    pub(crate) fn problem(&mut self, field: &'static str, problem: impl Into<String>) -> &mut Self {
+        self.0.push(FieldError::new(field, problem));
+        self
+    }
+
+    /// Like `text`, but an empty value is allowed.
+    pub(crate) fn optional_text(
+        &mut self,
+        field: &'static str,
+        value: &str,
+        max_chars: usize,
+    ) -> &mut Self {
+        if value.trim().chars().count() > max_chars {
+            self.problem(field, format!("must be at most {max_chars} characters"));
         }
         self
     }

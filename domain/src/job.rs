@@ -6,21 +6,124 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Validator;
+use crate::profile::{tidy, tidy_skills, SalaryRange, Skill, WorkArrangement};
 use crate::{Actor, DomainError};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum JobCommand {
     PostJob(PostJob),
+    UpdateJob(UpdateJob),
     CloseJob(CloseJob),
+}
+
+/// Where a posting came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    #[default]
+    Manual,
+    Greenhouse,
+    Lever,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Manual => "manual",
+            SourceKind::Greenhouse => "greenhouse",
+            SourceKind::Lever => "lever",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct JobSource {
+    pub kind: SourceKind,
+    /// The posting's id on its board, for imported jobs.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Everything a job says about itself; replaced as a whole on each update.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobDetails {
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub skills: Vec<Skill>,
+    #[serde(default)]
+    pub min_years: i32,
+    #[serde(default)]
+    pub salary: Option<SalaryRange>,
+    #[serde(default)]
+    pub locations: Vec<String>,
+    #[serde(default)]
+    pub remote: WorkArrangement,
+    /// Work authorizations a candidate must hold (any of them).
+    #[serde(default)]
+    pub work_authorizations: Vec<String>,
+    #[serde(default)]
+    pub department: Option<String>,
+    #[serde(default)]
+    pub employment_type: Option<String>,
+    #[serde(default)]
+    pub source: JobSource,
+}
+
+impl JobDetails {
+    fn validate(&self) -> Result<(), DomainError> {
+        let mut v = Validator::default();
+        v.text("title", &self.title, 200)
+            .text("description", &self.description, 100_000)
+            .skills("skills", &self.skills, 50)
+            .range("min_years", i64::from(self.min_years), 0, 50)
+            .list("locations", &self.locations, 50, 200)
+            .list("work_authorizations", &self.work_authorizations, 20, 100);
+        if let Some(salary) = &self.salary {
+            v.salary_range("salary", salary);
+        }
+        for (field, value) in [
+            ("department", &self.department),
+            ("employment_type", &self.employment_type),
+            ("source.external_id", &self.source.external_id),
+        ] {
+            if let Some(value) = value {
+                v.optional_text(field, value, 200);
+            }
+        }
+        if let Some(url) = &self.source.url {
+            v.optional_text("source.url", url, 2_000);
+        }
+        v.finish()
+    }
+
+    fn tidied(self) -> Self {
+        Self {
+            title: self.title.trim().to_owned(),
+            description: self.description.trim().to_owned(),
+            skills: tidy_skills(self.skills),
+            locations: tidy(self.locations),
+            work_authorizations: tidy(self.work_authorizations),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PostJob {
     pub job_id: Uuid,
     pub employer_id: Uuid,
-    pub title: String,
-    pub description: String,
+    pub details: JobDetails,
     pub posted_by: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateJob {
+    pub job_id: Uuid,
+    pub details: JobDetails,
+    pub updated_by: Actor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,8 +137,12 @@ pub enum JobEvent {
     JobPosted {
         job_id: Uuid,
         employer_id: Uuid,
-        title: String,
-        description: String,
+        details: JobDetails,
+    },
+    JobUpdated {
+        job_id: Uuid,
+        employer_id: Uuid,
+        details: JobDetails,
     },
     JobClosed {
         job_id: Uuid,
@@ -47,6 +154,7 @@ impl DomainEvent for JobEvent {
     fn event_type(&self) -> String {
         match self {
             JobEvent::JobPosted { .. } => "JobPosted".into(),
+            JobEvent::JobUpdated { .. } => "JobUpdated".into(),
             JobEvent::JobClosed { .. } => "JobClosed".into(),
         }
     }
@@ -68,7 +176,7 @@ pub enum JobStatus {
 pub struct Job {
     pub status: JobStatus,
     pub employer_id: Option<Uuid>,
-    pub title: String,
+    pub details: Option<JobDetails>,
 }
 
 impl Job {
@@ -111,28 +219,33 @@ impl Aggregate for Job {
                 if !cmd.posted_by.acts_for(cmd.employer_id) {
                     return Err(forbidden(cmd.posted_by, cmd.employer_id));
                 }
-                Validator::default()
-                    .text("title", &cmd.title, 200)
-                    .text("description", &cmd.description, 20_000)
-                    .finish()?;
+                cmd.details.validate()?;
                 let event = JobEvent::JobPosted {
                     job_id: cmd.job_id,
                     employer_id: cmd.employer_id,
-                    title: cmd.title.trim().to_owned(),
-                    description: cmd.description.trim().to_owned(),
+                    details: cmd.details.tidied(),
+                };
+                sink.write(event, self).await;
+            }
+            JobCommand::UpdateJob(cmd) => {
+                let employer_id = self.open_job(cmd.job_id)?;
+                if !cmd.updated_by.acts_for(employer_id) {
+                    return Err(forbidden(cmd.updated_by, cmd.job_id));
+                }
+                cmd.details.validate()?;
+                let details = cmd.details.tidied();
+                if self.details.as_ref() == Some(&details) {
+                    return Ok(());
+                }
+                let event = JobEvent::JobUpdated {
+                    job_id: cmd.job_id,
+                    employer_id,
+                    details,
                 };
                 sink.write(event, self).await;
             }
             JobCommand::CloseJob(cmd) => {
-                let employer_id = match (self.status, self.employer_id) {
-                    (JobStatus::Unposted, _) | (_, None) => {
-                        return Err(DomainError::JobNotFound { job_id: cmd.job_id })
-                    }
-                    (JobStatus::Closed, _) => {
-                        return Err(DomainError::JobClosed { job_id: cmd.job_id })
-                    }
-                    (JobStatus::Open, Some(employer_id)) => employer_id,
-                };
+                let employer_id = self.open_job(cmd.job_id)?;
                 if !cmd.closed_by.acts_for(employer_id) {
                     return Err(forbidden(cmd.closed_by, cmd.job_id));
                 }
@@ -149,13 +262,27 @@ impl Aggregate for Job {
     fn apply(&mut self, event: Self::Event) {
         match event {
             JobEvent::JobPosted {
-                employer_id, title, ..
+                employer_id,
+                details,
+                ..
             } => {
                 self.status = JobStatus::Open;
                 self.employer_id = Some(employer_id);
-                self.title = title;
+                self.details = Some(details);
             }
+            JobEvent::JobUpdated { details, .. } => self.details = Some(details),
             JobEvent::JobClosed { .. } => self.status = JobStatus::Closed,
+        }
+    }
+}
+
+impl Job {
+    /// The employer of the job, if it is posted and open.
+    fn open_job(&self, job_id: Uuid) -> Result<Uuid, DomainError> {
+        match (self.status, self.employer_id) {
+            (JobStatus::Open, Some(employer_id)) => Ok(employer_id),
+            (JobStatus::Closed, _) => Err(DomainError::JobClosed { job_id }),
+            _ => Err(DomainError::JobNotFound { job_id }),
         }
     }
 }
@@ -184,12 +311,34 @@ mod tests {
         Actor::new(ACME, Role::Employer)
     }
 
+    pub(crate) fn details() -> JobDetails {
+        JobDetails {
+            title: "Rust engineer".into(),
+            description: "Build event-sourced systems.".into(),
+            skills: vec![Skill {
+                name: "Rust".into(),
+                proficiency: crate::profile::Proficiency::Expert,
+            }],
+            min_years: 3,
+            salary: Some(SalaryRange {
+                min: 120_000,
+                max: 160_000,
+                currency: "USD".into(),
+            }),
+            locations: vec!["Berlin".into()],
+            remote: WorkArrangement::Hybrid,
+            work_authorizations: vec![],
+            department: None,
+            employment_type: None,
+            source: JobSource::default(),
+        }
+    }
+
     fn post(by: Actor) -> JobCommand {
         JobCommand::PostJob(PostJob {
             job_id: JOB,
             employer_id: ACME,
-            title: "Rust engineer".into(),
-            description: "Build event-sourced systems.".into(),
+            details: details(),
             posted_by: by,
         })
     }
@@ -198,9 +347,79 @@ mod tests {
         JobEvent::JobPosted {
             job_id: JOB,
             employer_id: ACME,
-            title: "Rust engineer".into(),
-            description: "Build event-sourced systems.".into(),
+            details: details(),
         }
+    }
+
+    fn update(details: JobDetails, by: Actor) -> JobCommand {
+        JobCommand::UpdateJob(UpdateJob {
+            job_id: JOB,
+            details,
+            updated_by: by,
+        })
+    }
+
+    #[test]
+    fn the_owner_updates_a_job_and_an_unchanged_update_appends_nothing() {
+        let mut changed = details();
+        changed.min_years = 5;
+        JobTest::with(())
+            .given(vec![posted()])
+            .when(update(changed.clone(), acme()))
+            .then_expect_events(vec![JobEvent::JobUpdated {
+                job_id: JOB,
+                employer_id: ACME,
+                details: changed,
+            }]);
+        JobTest::with(())
+            .given(vec![posted()])
+            .when(update(details(), acme()))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn another_employer_cannot_update_the_job_nor_anyone_a_closed_one() {
+        let other = Actor::new(Uuid::from_u128(99), Role::Employer);
+        JobTest::with(())
+            .given(vec![posted()])
+            .when(update(details(), other))
+            .then_expect_error(forbidden(other, JOB));
+        JobTest::with(())
+            .given(vec![
+                posted(),
+                JobEvent::JobClosed {
+                    job_id: JOB,
+                    employer_id: ACME,
+                },
+            ])
+            .when(update(details(), acme()))
+            .then_expect_error(DomainError::JobClosed { job_id: JOB });
+    }
+
+    #[test]
+    fn a_job_with_bad_details_is_rejected_with_every_problem() {
+        let mut bad = details();
+        bad.title = " ".into();
+        bad.salary = Some(SalaryRange {
+            min: 200,
+            max: 100,
+            currency: "usd".into(),
+        });
+        bad.min_years = 99;
+        let result = JobTest::with(())
+            .given_no_previous_events()
+            .when(JobCommand::PostJob(PostJob {
+                job_id: JOB,
+                employer_id: ACME,
+                details: bad,
+                posted_by: acme(),
+            }))
+            .inspect_result();
+        let Err(DomainError::Invalid(fields)) = result else {
+            panic!("expected field errors, got {result:?}");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field).collect();
+        assert_eq!(names, ["title", "min_years", "salary", "salary"]);
     }
 
     fn close(by: Actor) -> JobCommand {

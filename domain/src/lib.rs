@@ -1,4 +1,4 @@
-//! Hirestream's domain: the aggregates (candidate, employer, job, pairing, wallet), their commands
+//! Hirestream's domain: the aggregates (candidate, employer, job, pairing, wallet, application), their commands
 //! and events, and the rules that decide which events a command produces.
 //!
 //! This crate is pure logic. It may depend on serde, thiserror, uuid, chrono and the cqrs-es
@@ -7,11 +7,13 @@
 //! arrives inside the command, filled in by the write side.
 
 pub mod actor;
+pub mod application;
 pub mod candidate;
 pub mod employer;
 mod error;
 pub mod job;
 pub mod pairing;
+pub mod profile;
 pub mod published;
 pub mod wallet;
 
@@ -25,6 +27,7 @@ pub const AGGREGATE_TYPES: &[&str] = &[
     <job::Job as cqrs_es::Aggregate>::TYPE,
     <pairing::Pairing as cqrs_es::Aggregate>::TYPE,
     <wallet::Wallet as cqrs_es::Aggregate>::TYPE,
+    <application::Application as cqrs_es::Aggregate>::TYPE,
 ];
 
 /// The version every event type starts at; bump it only together with an upcaster.

@@ -43,8 +43,19 @@ async fn market(service: &CommandService) -> (Uuid, Vec<Uuid>, Vec<Uuid>) {
         let command = PostJob {
             job_id,
             employer_id: employer,
-            title: format!("Job {n}"),
-            description: "Work.".into(),
+            details: domain::job::JobDetails {
+                title: format!("Job {n}"),
+                description: "Work.".into(),
+                skills: vec![],
+                min_years: 0,
+                salary: None,
+                locations: vec![],
+                remote: Default::default(),
+                work_authorizations: vec![],
+                department: None,
+                employment_type: None,
+                source: Default::default(),
+            },
             posted_by: as_employer.actor,
         };
         service.post_job(&as_employer, command).await.expect("job");
