@@ -33,6 +33,8 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::matches::router())
         .merge(routes::wallets::router())
         .merge(routes::payments::router())
+        .merge(routes::applications::router())
+        .merge(routes::imports::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -45,6 +45,15 @@ enum Command {
     },
     /// Apply the database migrations.
     Migrate,
+    /// Import an employer's jobs from a Greenhouse or Lever feed (a URL or a file).
+    Import {
+        /// greenhouse or lever.
+        source: String,
+        /// An http(s) URL or a file path.
+        location: String,
+        #[arg(long)]
+        employer: Uuid,
+    },
     /// Audit the credit ledger.
     Ledger {
         #[command(subcommand)]
@@ -129,6 +138,25 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(shutdown.clone()));
 
     let parts = match cli.command {
+        Command::Import {
+            source,
+            location,
+            employer,
+        } => {
+            use commands::import;
+            let kind = import::source_kind(&source)?;
+            let postings = import::parse(kind, &import::fetch(&location).await?)?;
+            let service =
+                commands::CommandService::new(pool, commands::service::DEFAULT_MAX_ATTEMPTS);
+            let actor = Actor::system(import::COMMAND_LINE_IMPORTER);
+            let context =
+                commands::CommandContext::for_request(actor, Uuid::now_v7().to_string(), None);
+            let report = service
+                .import_jobs(&context, employer, kind, postings)
+                .await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            return Ok(());
+        }
         Command::Ledger {
             command: LedgerCommand::Reconcile { wait_secs },
         } => return reconcile(&pool, Duration::from_secs(wait_secs)).await,

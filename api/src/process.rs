@@ -7,8 +7,11 @@ use std::time::Duration;
 
 use commands::relay::{KafkaConfig, Relay, RelayConfig};
 use commands::CommandService;
+use projections::applications::ApplicationsProjector;
+use projections::jobs::JobsProjector;
 use projections::ledger::LedgerProjector;
 use projections::matches::MatchesProjector;
+use projections::profiles::ProfilesProjector;
 use projections::{Projection, Projector, ProjectorConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -22,7 +25,13 @@ use crate::settings::Settings;
 use crate::state::AppState;
 
 /// The projections `hirestream project <name>` knows.
-pub const PROJECTIONS: &[&str] = &[MatchesProjector::NAME, LedgerProjector::NAME];
+pub const PROJECTIONS: &[&str] = &[
+    MatchesProjector::NAME,
+    LedgerProjector::NAME,
+    ProfilesProjector::NAME,
+    JobsProjector::NAME,
+    ApplicationsProjector::NAME,
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -133,6 +142,11 @@ pub async fn run_projector(
     match name {
         MatchesProjector::NAME => run(MatchesProjector, pool, config, replay, shutdown).await,
         LedgerProjector::NAME => run(LedgerProjector, pool, config, replay, shutdown).await,
+        ProfilesProjector::NAME => run(ProfilesProjector, pool, config, replay, shutdown).await,
+        JobsProjector::NAME => run(JobsProjector, pool, config, replay, shutdown).await,
+        ApplicationsProjector::NAME => {
+            run(ApplicationsProjector, pool, config, replay, shutdown).await
+        }
         other => Err(projections::Error::UnknownProjection(other.to_owned())),
     }
 }

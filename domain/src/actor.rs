@@ -80,8 +80,8 @@ impl Actor {
     }
 
     /// True when the actor may act for the candidate or employer `id`: it is that party
-    /// itself, or an admin.
+    /// itself, an admin, or the platform's own process.
     pub fn acts_for(&self, id: Uuid) -> bool {
-        self.is_admin() || self.subject == id
+        matches!(self.role, Role::Admin | Role::System) || self.subject == id
     }
 }

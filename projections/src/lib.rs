@@ -5,9 +5,13 @@
 //! at-least-once but every event has exactly one effect. Each read model is a module that
 //! implements [`Projection`] and offers the queries the API serves from it.
 
+pub mod applications;
 mod error;
+pub mod jobs;
 pub mod ledger;
 pub mod matches;
+pub mod page;
+pub mod profiles;
 pub mod runtime;
 
 pub use error::Error;

@@ -1,20 +1,56 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post, put};
 use axum::Router;
-use domain::employer::RegisterEmployer;
+use domain::employer::{EmployerProfile, RegisterEmployer, UpdateEmployerProfile};
 use domain::Role;
+use projections::profiles::{self, EmployerView, ProfilesProjector};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::acting_for;
+use super::{acting_for, AfterQuery};
 use crate::error::ApiError;
-use crate::extract::{Caller, Json};
-use crate::position::Written;
+use crate::extract::{Caller, Json, Path, Query};
+use crate::position::{reflect, Written};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/employers", post(register))
+    Router::new()
+        .route("/employers", post(register))
+        .route("/employers/{employer_id}", get(show))
+        .route("/employers/{employer_id}/profile", put(update_profile))
+}
+
+/// Employer profiles are public to every signed-in caller.
+async fn show(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(employer_id): Path<Uuid>,
+    Query(query): Query<AfterQuery>,
+) -> Result<axum::Json<EmployerView>, ApiError> {
+    reflect::<ProfilesProjector>(&state, query.after.as_deref()).await?;
+    profiles::employer(&state.pool, employer_id)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found(format!("employer {employer_id} does not exist")))
+}
+
+async fn update_profile(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(employer_id): Path<Uuid>,
+    Json(profile): Json<EmployerProfile>,
+) -> Result<axum::Json<Written>, ApiError> {
+    let command = UpdateEmployerProfile {
+        employer_id,
+        profile,
+        updated_by: caller.actor,
+    };
+    let written = state
+        .commands
+        .update_employer_profile(&caller.context, command)
+        .await?;
+    Ok(axum::Json(written.into()))
 }
 
 #[derive(Debug, Deserialize)]

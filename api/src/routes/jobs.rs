@@ -1,24 +1,32 @@
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use domain::job::{JobDetails, JobSource, PostJob, UpdateJob};
 use domain::pairing::Decision;
 use domain::profile::{SalaryRange, Skill, WorkArrangement};
 use domain::Role;
+use projections::applications::{self, ApplicationList, ApplicationsOf, ApplicationsProjector};
+use projections::jobs::{self, JobFilter, JobView, JobsProjector};
+use projections::page::Page;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::acting_for;
+use super::{page_cursor, page_limit, AfterQuery};
 use crate::error::ApiError;
-use crate::extract::{Caller, Json, Path};
-use crate::position::Written;
+use crate::extract::{Caller, Json, Path, Query};
+use crate::position::{reflect, Written};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/jobs", post(post_job))
-        .route("/jobs/{job_id}", axum::routing::put(update_job))
+        .route("/jobs", post(post_job).get(list_jobs))
+        .route("/jobs/{job_id}", get(show_job).put(update_job))
+        .route(
+            "/jobs/{job_id}/applications",
+            post(apply).get(job_applications),
+        )
         .route("/jobs/{job_id}/close", post(close_job))
         .route("/jobs/{job_id}/swipe", post(swipe_job))
         .route(
@@ -181,4 +189,172 @@ async fn swipe_candidate(
         .swipe_candidate(&caller.context, job_id, candidate_id, body.decision)
         .await?;
     Ok(axum::Json(committed.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobsQuery {
+    after: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+    /// `open` (the default) or `closed`; `any` for both.
+    status: Option<String>,
+    remote: Option<String>,
+    location: Option<String>,
+    /// Words in the title or description.
+    q: Option<String>,
+    employer_id: Option<Uuid>,
+    skill: Option<String>,
+}
+
+/// Jobs, newest first, filtered; every signed-in caller may browse.
+async fn list_jobs(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Query(query): Query<JobsQuery>,
+) -> Result<axum::Json<Page<JobView>>, ApiError> {
+    let limit = page_limit(query.limit, 20, 100)?;
+    let after = page_cursor(query.cursor.as_deref())?;
+    let status = match query.status.as_deref() {
+        None | Some("open") => Some("open".to_owned()),
+        Some("closed") => Some("closed".to_owned()),
+        Some("any") => None,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "status is open, closed or any",
+            ))
+        }
+    };
+    if let Some(remote) = query.remote.as_deref() {
+        if !["remote", "hybrid", "onsite"].contains(&remote) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "remote is remote, hybrid or onsite",
+            ));
+        }
+    }
+    let text = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
+    let filter = JobFilter {
+        status,
+        remote: query.remote,
+        location: text(query.location),
+        text: text(query.q),
+        employer_id: query.employer_id,
+        skill: text(query.skill),
+    };
+    reflect::<JobsProjector>(&state, query.after.as_deref()).await?;
+    Ok(axum::Json(
+        jobs::list(&state.pool, &filter, after, limit).await?,
+    ))
+}
+
+async fn show_job(
+    State(state): State<AppState>,
+    _caller: Caller,
+    Path(job_id): Path<Uuid>,
+    Query(query): Query<AfterQuery>,
+) -> Result<axum::Json<JobView>, ApiError> {
+    reflect::<JobsProjector>(&state, query.after.as_deref()).await?;
+    jobs::job(&state.pool, job_id)
+        .await?
+        .map(axum::Json)
+        .ok_or_else(|| ApiError::not_found(format!("job {job_id} does not exist")))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ApplyBody {
+    #[serde(default)]
+    document_ids: Vec<Uuid>,
+    /// Only for admins; a candidate applies as itself.
+    candidate_id: Option<Uuid>,
+}
+
+/// A candidate applies to an open job (SubmitApplication).
+async fn apply(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+    Json(body): Json<ApplyBody>,
+) -> Result<(StatusCode, axum::Json<Written>), ApiError> {
+    let candidate_id = acting_for(
+        caller.actor,
+        Role::Candidate,
+        body.candidate_id,
+        "candidate_id",
+    )?;
+    let written = state
+        .commands
+        .submit_application(&caller.context, candidate_id, job_id, body.document_ids)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(written.into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApplicationsQuery {
+    pub(crate) after: Option<String>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) status: Option<String>,
+    /// For admins and auditors listing a candidate's applications.
+    pub(crate) candidate_id: Option<Uuid>,
+}
+
+/// A job's applications with counts per status, for its employer, admins and auditors.
+async fn job_applications(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+    Query(query): Query<ApplicationsQuery>,
+) -> Result<axum::Json<ApplicationList>, ApiError> {
+    let job = state
+        .commands
+        .job_ref(job_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("job {job_id} does not exist")))?;
+    let owner = caller.actor.role == Role::Employer && caller.actor.subject == job.employer_id;
+    if !(owner || caller.actor.reads_everything()) {
+        return Err(ApiError::forbidden(format!(
+            "only the employer of job {job_id} sees its applications"
+        )));
+    }
+    if query.candidate_id.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "candidate_id is not a filter here",
+        ));
+    }
+    list_applications(&state, ApplicationsOf::Job(job_id), &query).await
+}
+
+/// One page of applications, once the view reflects `after`.
+pub(crate) async fn list_applications(
+    state: &AppState,
+    of: ApplicationsOf,
+    query: &ApplicationsQuery,
+) -> Result<axum::Json<ApplicationList>, ApiError> {
+    let limit = page_limit(query.limit, 50, 200)?;
+    let after = page_cursor(query.cursor.as_deref())?;
+    let status = query.status.as_deref();
+    const STATUSES: [&str; 7] = [
+        "submitted",
+        "screening",
+        "interviewing",
+        "offered",
+        "hired",
+        "rejected",
+        "withdrawn",
+    ];
+    if status.is_some_and(|s| !STATUSES.contains(&s)) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("status is one of {}", STATUSES.join(", ")),
+        ));
+    }
+    reflect::<ApplicationsProjector>(state, query.after.as_deref()).await?;
+    Ok(axum::Json(
+        applications::list(&state.pool, of, status, after, limit).await?,
+    ))
 }

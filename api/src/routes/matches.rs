@@ -32,17 +32,6 @@ struct MatchesQuery {
     employer_id: Option<Uuid>,
 }
 
-fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
-    match limit {
-        None => Ok(50),
-        Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-        Some(_) => Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be between 1 and {MAX_LIMIT}"),
-        )),
-    }
-}
-
 #[derive(Debug, Serialize)]
 struct MatchList {
     matches: Vec<MatchView>,
@@ -54,7 +43,7 @@ async fn my_matches(
     caller: Caller,
     Query(query): Query<MatchesQuery>,
 ) -> Result<Json<MatchList>, ApiError> {
-    let limit = page_limit(query.limit)?;
+    let limit = super::page_limit(query.limit, 50, MAX_LIMIT)?;
     let of = match (caller.actor.role, query.candidate_id, query.employer_id) {
         (Role::Candidate, None, None) => MatchesOf::Candidate(caller.actor.subject),
         (Role::Employer, None, None) => MatchesOf::Employer(caller.actor.subject),
@@ -91,7 +80,7 @@ async fn job_matches(
     Path(job_id): Path<Uuid>,
     Query(query): Query<JobMatchesQuery>,
 ) -> Result<Json<MatchList>, ApiError> {
-    let limit = page_limit(query.limit)?;
+    let limit = super::page_limit(query.limit, 50, MAX_LIMIT)?;
     let job = state
         .commands
         .job_ref(job_id)

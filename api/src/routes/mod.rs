@@ -1,8 +1,10 @@
 //! One module per resource, each exporting its own `router()`.
 
+pub mod applications;
 pub mod candidates;
 pub mod employers;
 pub mod health;
+pub mod imports;
 pub mod jobs;
 pub mod matches;
 pub mod openapi;
@@ -10,9 +12,44 @@ pub mod payments;
 pub mod wallets;
 
 use domain::{Actor, Role};
+use projections::page::Cursor;
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::error::ApiError;
+
+/// A read that can wait for a write: `?after=<position>`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AfterQuery {
+    pub(crate) after: Option<String>,
+}
+
+/// A page size within 1..=max, `default` when absent.
+pub(crate) fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
+    match limit {
+        None => Ok(default),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be between 1 and {max}"),
+        )),
+    }
+}
+
+/// The cursor a previous page returned.
+pub(crate) fn page_cursor(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
+    cursor
+        .map(|text| {
+            Cursor::parse(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    "cursor is not one a previous page returned",
+                )
+            })
+        })
+        .transpose()
+}
 
 /// The party a command acts for: the caller itself, or for an admin the id it names.
 pub(crate) fn acting_for(

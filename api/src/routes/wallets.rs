@@ -12,6 +12,7 @@ use projections::ledger::{self, LedgerEntry, LedgerProjector, Statement, WalletB
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::AfterQuery;
 use crate::error::ApiError;
 use crate::extract::{Caller, Path, Query};
 use crate::position::{reflect, Written};
@@ -38,13 +39,6 @@ fn may_read(caller: &Caller, wallet_id: Uuid) -> Result<(), ApiError> {
             "a wallet is visible to its candidate, admins and auditors",
         ))
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AfterQuery {
-    /// A position a wallet command returned: wait until the ledger reflects it.
-    after: Option<String>,
 }
 
 async fn balance(

@@ -125,6 +125,9 @@ enum Outcome {
     AlreadyClosed,
 }
 
+/// The subject recorded as the actor of imports run from the command line.
+pub const COMMAND_LINE_IMPORTER: Uuid = Uuid::from_u128(0x1390_47e5_0000_4000_8000_0000_0000_0001);
+
 const IMPORT_NAMESPACE: Uuid = Uuid::from_u128(0x1e0f_7c55_2b8d_4a3e_b1f4_6d2a_9c07_58e1);
 
 /// The id of the job an employer's posting on a board becomes.

@@ -6,4 +6,5 @@ mod broker_outage;
 mod crash_safety;
 mod credits;
 mod gap_free;
+mod profiles_and_applications;
 mod swipe_to_match;
