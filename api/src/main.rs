@@ -100,6 +100,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// Jobs imported per second, from a synthetic Greenhouse feed until they are projected.
+    Import {
+        #[arg(long, default_value_t = 2_000)]
+        postings: usize,
+    },
 }
 
 #[tokio::main]
@@ -176,6 +181,14 @@ async fn main() -> anyhow::Result<()> {
             let report = api::bench::credits(&settings, bench).await?;
             println!("ChargeCredits, one wallet:         {}", report.one_wallet);
             println!("ChargeCredits, {wallets} wallets: {}", report.many_wallets);
+            return Ok(());
+        }
+        Command::Bench {
+            what: BenchCommand::Import { postings },
+        } => {
+            let report =
+                api::bench::import(&settings, api::bench::ImportBench { postings }).await?;
+            println!("import: {report}");
             return Ok(());
         }
         Command::Migrate => {
