@@ -64,9 +64,10 @@ pub async fn credits(
             pool.clone(),
             commands::service::DEFAULT_MAX_ATTEMPTS,
         ));
-        let wallets = market(&service, bench.wallets.max(1), bench.charges as i64).await?;
+        // One wallet for the first run, the others for the second.
+        let wallets = market(&service, bench.wallets.max(1) + 1, bench.charges as i64).await?;
         let one_wallet = charge(&service, &wallets[..1], bench).await?;
-        let many_wallets = charge(&service, &wallets, bench).await?;
+        let many_wallets = charge(&service, &wallets[1..], bench).await?;
         pool.close().await;
         Ok(CreditsReport {
             one_wallet,
