@@ -141,6 +141,13 @@ impl From<DomainError> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
                     .with_details(json!({ "from": from, "to": to }))
             }
+            DomainError::DocumentKeyReused { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+            }
+            DomainError::DocumentNotFound { .. } => ApiError::not_found(message),
+            DomainError::DocumentFinished { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "document_finished", message)
+            }
             DomainError::AlreadySwiped { pairing_id, side } => {
                 ApiError::new(StatusCode::CONFLICT, "already_swiped", message)
                     .with_details(json!({ "pairing_id": pairing_id, "side": side }))

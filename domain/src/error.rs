@@ -70,6 +70,14 @@ pub enum DomainError {
         from: &'static str,
         to: &'static str,
     },
+    #[error(
+        "document {document_id} was requested earlier with another kind or job under the same key"
+    )]
+    DocumentKeyReused { document_id: Uuid },
+    #[error("document {document_id} does not exist")]
+    DocumentNotFound { document_id: Uuid },
+    #[error("document {document_id} is already finished")]
+    DocumentFinished { document_id: Uuid },
     #[error("the {side} has already swiped on pairing {pairing_id}")]
     AlreadySwiped {
         pairing_id: Uuid,

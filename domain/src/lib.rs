@@ -1,4 +1,4 @@
-//! Hirestream's domain: the aggregates (candidate, employer, job, pairing, wallet, application), their commands
+//! Hirestream's domain: the aggregates (candidate, employer, job, pairing, wallet, application, document), their commands
 //! and events, and the rules that decide which events a command produces.
 //!
 //! This crate is pure logic. It may depend on serde, thiserror, uuid, chrono and the cqrs-es
@@ -9,6 +9,7 @@
 pub mod actor;
 pub mod application;
 pub mod candidate;
+pub mod document;
 pub mod employer;
 mod error;
 pub mod job;
@@ -28,6 +29,7 @@ pub const AGGREGATE_TYPES: &[&str] = &[
     <pairing::Pairing as cqrs_es::Aggregate>::TYPE,
     <wallet::Wallet as cqrs_es::Aggregate>::TYPE,
     <application::Application as cqrs_es::Aggregate>::TYPE,
+    <document::Document as cqrs_es::Aggregate>::TYPE,
 ];
 
 /// The version every event type starts at; bump it only together with an upcaster.
