@@ -181,6 +181,7 @@ impl From<projections::Error> for ApiError {
             projections::Error::Database(ref e) if is_unavailable(e) => {
                 ApiError::unavailable(&error)
             }
+            projections::Error::Command(error) => error.into(),
             projections::Error::Database(_)
             | projections::Error::Kafka(_)
             | projections::Error::Envelope { .. }

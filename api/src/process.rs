@@ -5,13 +5,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use commands::providers::local::LocalWriter;
+use commands::providers::openai::{OpenAiConfig, OpenAiWriter};
+use commands::providers::DocumentWriter;
 use commands::relay::{KafkaConfig, Relay, RelayConfig};
 use commands::CommandService;
 use projections::applications::ApplicationsProjector;
+use projections::documents::DocumentsProjector;
 use projections::jobs::JobsProjector;
 use projections::ledger::LedgerProjector;
 use projections::matches::MatchesProjector;
 use projections::profiles::ProfilesProjector;
+use projections::reactors::{DocumentRefunds, DocumentWorker, Reaction, Reactor, RetryPolicy};
 use projections::{Projection, Projector, ProjectorConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -21,16 +26,19 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{self, HttpLimits};
 use crate::auth::TokenKeys;
 use crate::routes::payments::WebhookVerifier;
-use crate::settings::Settings;
+use crate::settings::{LlmProvider, Settings};
 use crate::state::AppState;
 
-/// The projections `hirestream project <name>` knows.
+/// The projections and reactors `hirestream project <name>` knows.
 pub const PROJECTIONS: &[&str] = &[
     MatchesProjector::NAME,
     LedgerProjector::NAME,
     ProfilesProjector::NAME,
     JobsProjector::NAME,
     ApplicationsProjector::NAME,
+    DocumentsProjector::NAME,
+    DocumentWorker::NAME,
+    DocumentRefunds::NAME,
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +155,56 @@ pub async fn run_projector(
         ApplicationsProjector::NAME => {
             run(ApplicationsProjector, pool, config, replay, shutdown).await
         }
+        DocumentsProjector::NAME => run(DocumentsProjector, pool, config, replay, shutdown).await,
+        DocumentWorker::NAME | DocumentRefunds::NAME if replay => {
+            Err(projections::Error::UnknownProjection(format!(
+                "{name} is a reactor; it does not replay"
+            )))
+        }
+        DocumentWorker::NAME => {
+            let worker = DocumentWorker::new(
+                command_service(pool),
+                writer(settings),
+                retry_policy(settings),
+            );
+            Reactor::new(worker, config).run(shutdown).await
+        }
+        DocumentRefunds::NAME => {
+            let refunds = DocumentRefunds::new(command_service(pool));
+            Reactor::new(refunds, config).run(shutdown).await
+        }
         other => Err(projections::Error::UnknownProjection(other.to_owned())),
+    }
+}
+
+fn command_service(pool: PgPool) -> Arc<CommandService> {
+    Arc::new(CommandService::new(
+        pool,
+        commands::service::DEFAULT_MAX_ATTEMPTS,
+    ))
+}
+
+/// The document writer the settings choose.
+pub fn writer(settings: &Settings) -> Arc<dyn DocumentWriter> {
+    let llm = &settings.llm;
+    match llm.provider {
+        LlmProvider::Local => Arc::new(LocalWriter),
+        LlmProvider::Openai => Arc::new(OpenAiWriter::new(OpenAiConfig {
+            base_url: llm.base_url.clone(),
+            api_key: llm.api_key.expose().to_owned(),
+            model: llm.model.clone(),
+            timeout: Duration::from_millis(llm.timeout_ms),
+            input_micros_per_1k: llm.input_micros_per_1k,
+            output_micros_per_1k: llm.output_micros_per_1k,
+        })),
+    }
+}
+
+pub fn retry_policy(settings: &Settings) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: settings.llm.max_attempts.max(1),
+        first_backoff: Duration::from_millis(settings.llm.first_backoff_ms),
+        max_backoff: Duration::from_millis(settings.llm.max_backoff_ms),
     }
 }
 

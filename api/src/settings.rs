@@ -22,6 +22,7 @@ pub struct Settings {
     pub relay: RelaySettings,
     pub projector: ProjectorSettings,
     pub payments: PaymentSettings,
+    pub llm: LlmSettings,
     pub log: LogSettings,
 }
 
@@ -85,6 +86,33 @@ pub struct PaymentSettings {
     pub webhook_secret: Secret,
     /// How old a webhook's signed timestamp may be, in seconds.
     pub tolerance_secs: u64,
+}
+
+/// Who writes AI documents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LlmSettings {
+    /// `local` (the built-in rule-based writer, no network) or `openai` (any
+    /// OpenAI-compatible chat-completions endpoint).
+    pub provider: LlmProvider,
+    pub base_url: String,
+    pub api_key: Secret,
+    pub model: String,
+    pub timeout_ms: u64,
+    /// Provider calls per document, retries included.
+    pub max_attempts: i32,
+    pub first_backoff_ms: u64,
+    pub max_backoff_ms: u64,
+    /// Prices in millionths of a dollar per thousand tokens.
+    pub input_micros_per_1k: i64,
+    pub output_micros_per_1k: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LlmProvider {
+    Local,
+    Openai,
 }
 
 /// The webhook secret used when none is configured, for local testing with a stub.
@@ -164,6 +192,18 @@ impl Default for Settings {
             payments: PaymentSettings {
                 webhook_secret: Secret::new(DEVELOPMENT_WEBHOOK_SECRET),
                 tolerance_secs: 300,
+            },
+            llm: LlmSettings {
+                provider: LlmProvider::Local,
+                base_url: "https://api.openai.com/v1".into(),
+                api_key: Secret::new(""),
+                model: "gpt-4o-mini".into(),
+                timeout_ms: 60_000,
+                max_attempts: 3,
+                first_backoff_ms: 500,
+                max_backoff_ms: 30_000,
+                input_micros_per_1k: 150,
+                output_micros_per_1k: 600,
             },
             log: LogSettings {
                 format: LogFormat::Text,

@@ -7,8 +7,10 @@
 
 pub mod context;
 pub mod db;
+pub mod documents;
 mod error;
 pub mod import;
+pub mod providers;
 pub mod relay;
 pub mod service;
 pub mod store;

@@ -9,6 +9,7 @@ use domain::application::{
 use domain::candidate::{
     Candidate, CandidateCommand, RegisterCandidate, UpdateCandidateProfile, ValidateCandidate,
 };
+use domain::document::Document;
 use domain::employer::{Employer, EmployerCommand, RegisterEmployer, UpdateEmployerProfile};
 use domain::job::{CloseJob, Job, JobCommand, JobRef, PostJob, UpdateJob};
 use domain::pairing::{pairing_id, Decision, Pairing, PairingCommand, SwipeCandidate, SwipeJob};
@@ -31,9 +32,10 @@ const WALLET_SNAPSHOT_EVERY: usize = 100;
 #[derive(Debug)]
 pub struct CommandService {
     pub(crate) pool: PgPool,
-    candidates: Store<Candidate>,
-    employers: Store<Employer>,
+    pub(crate) candidates: Store<Candidate>,
+    pub(crate) employers: Store<Employer>,
     pub(crate) jobs: Store<Job>,
+    pub(crate) documents: Store<Document>,
     pairings: Store<Pairing>,
     wallets: Store<Wallet>,
     applications: Store<Application>,
@@ -44,6 +46,7 @@ impl CommandService {
         Self {
             pool: pool.clone(),
             applications: Store::new(pool.clone(), max_attempts),
+            documents: Store::new(pool.clone(), max_attempts),
             candidates: Store::new(pool.clone(), max_attempts),
             employers: Store::new(pool.clone(), max_attempts),
             jobs: Store::new(pool.clone(), max_attempts),
@@ -346,7 +349,7 @@ impl CommandService {
         Ok(job.as_ref(job_id))
     }
 
-    async fn require_candidate(&self, candidate_id: Uuid) -> Result<(), Error> {
+    pub(crate) async fn require_candidate(&self, candidate_id: Uuid) -> Result<(), Error> {
         let (candidate, _) = self.candidates.load(&candidate_id.to_string()).await?;
         if candidate.registered {
             Ok(())

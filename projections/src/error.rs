@@ -26,6 +26,9 @@ pub enum Error {
     },
     #[error("unknown projection `{0}`")]
     UnknownProjection(String),
+    /// A reaction's command failed.
+    #[error("command")]
+    Command(#[from] commands::Error),
 }
 
 impl Error {
@@ -33,7 +36,10 @@ impl Error {
     pub fn is_transient(&self) -> bool {
         !matches!(
             self,
-            Error::Envelope { .. } | Error::Payload { .. } | Error::UnknownProjection(_)
+            Error::Envelope { .. }
+                | Error::Payload { .. }
+                | Error::UnknownProjection(_)
+                | Error::Command(commands::Error::Domain(_) | commands::Error::Encode { .. })
         )
     }
 

@@ -6,12 +6,14 @@
 //! implements [`Projection`] and offers the queries the API serves from it.
 
 pub mod applications;
+pub mod documents;
 mod error;
 pub mod jobs;
 pub mod ledger;
 pub mod matches;
 pub mod page;
 pub mod profiles;
+pub mod reactors;
 pub mod runtime;
 
 pub use error::Error;

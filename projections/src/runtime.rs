@@ -151,23 +151,8 @@ impl<P: Projection> Projector<P> {
             self.config.topic_prefix,
             P::NAME
         );
-        let consumer: StreamConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.config.brokers)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "true")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("session.timeout.ms", "10000")
-            // Read-your-writes queries wait on the projector: answer fetches promptly.
-            .set("fetch.wait.max.ms", "20")
-            .create()?;
-        let topics: Vec<String> = P::AGGREGATE_TYPES
-            .iter()
-            .map(|a| topic(&self.config.topic_prefix, a))
-            .collect();
-        let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
-        consumer.subscribe(&topic_refs)?;
-        tracing::info!(projection = P::NAME, %group, ?topics, "projector started");
+        let consumer = subscribe(&self.config, &group, P::AGGREGATE_TYPES)?;
+        tracing::info!(projection = P::NAME, %group, "projector started");
 
         loop {
             let first = tokio::select! {
@@ -191,20 +176,10 @@ impl<P: Projection> Projector<P> {
             }
             self.apply_with_retry(&batch, &shutdown).await?;
             for message in &batch {
-                // Fails only for a partition revoked meanwhile; its new owner skips what this
-                // batch applied, so the offset is not needed.
-                if let Err(error) =
-                    consumer.store_offset(message.topic(), message.partition(), message.offset())
-                {
-                    tracing::debug!(projection = P::NAME, %error, "offset not stored");
-                }
+                store_offset(&consumer, message, P::NAME);
             }
         }
-        match consumer.commit_consumer_state(CommitMode::Sync) {
-            // Nothing consumed since the last commit: nothing to record.
-            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) | Ok(()) => {}
-            Err(error) => return Err(error.into()),
-        }
+        commit(&consumer)?;
         tracing::info!(projection = P::NAME, "projector stopped");
         Ok(())
     }
@@ -289,7 +264,54 @@ impl<P: Projection> Projector<P> {
     }
 }
 
-fn decode(message: &BorrowedMessage<'_>) -> Result<PublishedEvent, Error> {
+/// A consumer in `group` subscribed to the topics of `aggregate_types`, starting from the
+/// earliest offset when the group is new. Offsets are stored by the caller once a message's
+/// effect is recorded, and committed by the client.
+pub(crate) fn subscribe(
+    config: &ProjectorConfig,
+    group: &str,
+    aggregate_types: &[&str],
+) -> Result<StreamConsumer, Error> {
+    let consumer: StreamConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &config.brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "true")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        // Read-your-writes queries wait on the projector: answer fetches promptly.
+        .set("fetch.wait.max.ms", "20")
+        .create()?;
+    let topics: Vec<String> = aggregate_types
+        .iter()
+        .map(|a| topic(&config.topic_prefix, a))
+        .collect();
+    let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topic_refs)?;
+    Ok(consumer)
+}
+
+/// Commits the stored offsets, on the way out.
+pub(crate) fn commit(consumer: &StreamConsumer) -> Result<(), Error> {
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        // Nothing consumed since the last commit: nothing to record.
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) | Ok(()) => Ok(()),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Marks `message` as handled, for the next commit.
+pub(crate) fn store_offset(consumer: &StreamConsumer, message: &BorrowedMessage<'_>, owner: &str) {
+    // Fails only for a partition revoked meanwhile; its new owner recognises what was
+    // already handled, so the offset is not needed.
+    if let Err(error) =
+        consumer.store_offset(message.topic(), message.partition(), message.offset())
+    {
+        tracing::debug!(owner, %error, "offset not stored");
+    }
+}
+
+pub(crate) fn decode(message: &BorrowedMessage<'_>) -> Result<PublishedEvent, Error> {
     serde_json::from_slice(message.payload().unwrap_or_default()).map_err(|source| {
         Error::Envelope {
             topic: message.topic().to_owned(),

@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod candidates;
+pub mod documents;
 pub mod employers;
 pub mod health;
 pub mod imports;

@@ -5,6 +5,7 @@ mod bad_input;
 mod broker_outage;
 mod crash_safety;
 mod credits;
+mod documents;
 mod gap_free;
 mod profiles_and_applications;
 mod swipe_to_match;

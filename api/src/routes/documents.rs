@@ -1,0 +1,248 @@
+//! AI documents: requesting a resume or cover letter (paid in credits, written in the
+//! background), reading it as JSON, Markdown or HTML, listing them, and usage per day.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::NaiveDate;
+use commands::documents::DocumentRequest;
+use domain::document::DocumentKind;
+use domain::Role;
+use projections::documents::{self, DocumentView, DocumentsProjector, UsageDay};
+use projections::page::Page;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{page_cursor, page_limit, AfterQuery};
+use crate::error::ApiError;
+use crate::extract::{Caller, Json, Path, Query};
+use crate::position::{reflect, Written};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/candidates/{candidate_id}/documents",
+            post(request).get(list),
+        )
+        .route("/candidates/{candidate_id}/usage", get(usage))
+        .route("/documents/{document_id}", get(show))
+        .route("/documents/{document_id}/markdown", get(markdown))
+        .route("/documents/{document_id}/html", get(html))
+}
+
+/// A candidate's documents are its own, an admin's and an auditor's to read.
+fn may_read(caller: &Caller, candidate_id: Uuid) -> Result<(), ApiError> {
+    let own = caller.actor.role == Role::Candidate && caller.actor.subject == candidate_id;
+    if own || caller.actor.reads_everything() {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(
+            "documents are visible to their candidate, admins and auditors",
+        ))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequestBody {
+    kind: DocumentKind,
+    job_id: Option<Uuid>,
+    instructions: Option<String>,
+    /// Chosen by the client: repeating the request with the same key returns the same
+    /// document and charges nothing more.
+    idempotency_key: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Requested {
+    #[serde(flatten)]
+    written: Written,
+    credits: i64,
+    status: &'static str,
+}
+
+/// GenerateResume / GenerateCoverLetter: charges the wallet and queues the document.
+async fn request(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(candidate_id): Path<Uuid>,
+    Json(body): Json<RequestBody>,
+) -> Result<(StatusCode, axum::Json<Requested>), ApiError> {
+    let request = DocumentRequest {
+        candidate_id,
+        kind: body.kind,
+        job_id: body.job_id,
+        instructions: body.instructions,
+        idempotency_key: body.idempotency_key,
+    };
+    let written = state
+        .commands
+        .request_document(&caller.context, request)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        axum::Json(Requested {
+            written: written.into(),
+            credits: body.kind.price(),
+            status: "pending",
+        }),
+    ))
+}
+
+async fn view(
+    state: &AppState,
+    caller: &Caller,
+    document_id: Uuid,
+    after: Option<&str>,
+) -> Result<DocumentView, ApiError> {
+    reflect::<DocumentsProjector>(state, after).await?;
+    let view = documents::document(&state.pool, document_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("document {document_id} does not exist")))?;
+    may_read(caller, view.candidate_id)?;
+    Ok(view)
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(document_id): Path<Uuid>,
+    Query(query): Query<AfterQuery>,
+) -> Result<axum::Json<DocumentView>, ApiError> {
+    Ok(axum::Json(
+        view(&state, &caller, document_id, query.after.as_deref()).await?,
+    ))
+}
+
+/// The text of a finished document; a pending or failed one is a 409 that says which.
+fn content(view: DocumentView) -> Result<String, ApiError> {
+    match (view.status.as_str(), view.content) {
+        ("ready", Some(content)) => Ok(content),
+        ("failed", _) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "document_failed",
+            format!(
+                "the document could not be written: {}",
+                view.failure_reason.unwrap_or_default()
+            ),
+        )),
+        _ => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "document_pending",
+            "the document is still being written; retry shortly",
+        )),
+    }
+}
+
+async fn markdown(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(document_id): Path<Uuid>,
+    Query(query): Query<AfterQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let text = content(view(&state, &caller, document_id, query.after.as_deref()).await?)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/markdown; charset=utf-8")],
+        text,
+    ))
+}
+
+async fn html(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(document_id): Path<Uuid>,
+    Query(query): Query<AfterQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let text = content(view(&state, &caller, document_id, query.after.as_deref()).await?)?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        render_html(&text),
+    ))
+}
+
+/// Markdown to HTML. Raw HTML in the Markdown (a model may write some) is shown as text,
+/// never passed through.
+pub fn render_html(markdown: &str) -> String {
+    use pulldown_cmark::{Event, Parser};
+    let events = Parser::new(markdown).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        other => other,
+    });
+    let mut html = String::with_capacity(markdown.len() * 3 / 2);
+    pulldown_cmark::html::push_html(&mut html, events);
+    html
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    after: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+    job_id: Option<Uuid>,
+    kind: Option<DocumentKind>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(candidate_id): Path<Uuid>,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<Page<DocumentView>>, ApiError> {
+    may_read(&caller, candidate_id)?;
+    let limit = page_limit(query.limit, 20, 100)?;
+    let after = page_cursor(query.cursor.as_deref())?;
+    reflect::<DocumentsProjector>(&state, query.after.as_deref()).await?;
+    let kind = query.kind.map(DocumentKind::as_str);
+    Ok(axum::Json(
+        documents::list(&state.pool, candidate_id, query.job_id, kind, after, limit).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UsageQuery {
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+#[derive(Debug, Serialize)]
+struct Usage {
+    candidate_id: Uuid,
+    days: Vec<UsageDay>,
+}
+
+/// Provider calls, tokens and cost per day, in `[from, to]`.
+async fn usage(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(candidate_id): Path<Uuid>,
+    Query(query): Query<UsageQuery>,
+) -> Result<axum::Json<Usage>, ApiError> {
+    may_read(&caller, candidate_id)?;
+    if query.from > query.to || (query.to - query.from).num_days() > 366 {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            "`from` must not be after `to`, and the period at most a year",
+        ));
+    }
+    let days = documents::usage(&state.pool, candidate_id, query.from, query.to).await?;
+    Ok(axum::Json(Usage { candidate_id, days }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_html;
+
+    #[test]
+    fn markdown_renders_and_raw_html_is_escaped() {
+        let html = render_html("# Ada\n\n- Rust\n\n<script>alert(1)</script>");
+        assert!(html.contains("<h1>Ada</h1>"));
+        assert!(html.contains("<li>Rust</li>"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+    }
+}

@@ -1,0 +1,127 @@
+//! Reactors: consumers that turn events into commands (the document worker, refunds).
+//!
+//! Unlike a projection, a reaction's effect is a command on the write side, which may take
+//! long (a provider call) and must not run inside a database transaction. Delivery is
+//! at-least-once: each reaction checks the current state before acting and issues only
+//! idempotent commands, so a redelivered event does no harm.
+
+mod document_worker;
+mod refunds;
+
+use std::future::Future;
+
+use domain::published::PublishedEvent;
+use tokio_util::sync::CancellationToken;
+
+pub use document_worker::{DocumentWorker, RetryPolicy};
+pub use refunds::DocumentRefunds;
+
+use crate::runtime::{commit, decode, store_offset, subscribe};
+use crate::{Error, ProjectorConfig};
+
+/// Something that reacts to events with commands.
+pub trait Reaction: Send + Sync + 'static {
+    const NAME: &'static str;
+    const AGGREGATE_TYPES: &'static [&'static str];
+
+    fn react(&self, event: &PublishedEvent) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// Runs one reaction as a Kafka consumer group, one event at a time.
+#[derive(Debug)]
+pub struct Reactor<R> {
+    reaction: R,
+    config: ProjectorConfig,
+}
+
+impl<R: Reaction> Reactor<R> {
+    pub fn new(reaction: R, config: ProjectorConfig) -> Self {
+        Self { reaction, config }
+    }
+
+    /// Reacts until `shutdown`; the event in hand is finished first.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<(), Error> {
+        let group = format!("{}.reactor.{}", self.config.topic_prefix, R::NAME);
+        let consumer = subscribe(&self.config, &group, R::AGGREGATE_TYPES)?;
+        tracing::info!(reactor = R::NAME, %group, "reactor started");
+        loop {
+            let message = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                message = consumer.recv() => message,
+            };
+            let message = match message {
+                Ok(message) => message,
+                Err(error) => {
+                    tracing::warn!(reactor = R::NAME, %error, "kafka consumer error");
+                    tokio::time::sleep(self.config.retry_backoff).await;
+                    continue;
+                }
+            };
+            match decode(&message) {
+                Ok(event) => {
+                    if !self.react_until_done(&event, &shutdown).await {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(reactor = R::NAME, %error, "skipping unreadable message")
+                }
+            }
+            store_offset(&consumer, &message, R::NAME);
+        }
+        commit(&consumer)?;
+        tracing::info!(reactor = R::NAME, "reactor stopped");
+        Ok(())
+    }
+
+    /// Reacts, retrying while the failure is transient. False when shutdown interrupted a
+    /// retry: the event is then left for the next run.
+    async fn react_until_done(&self, event: &PublishedEvent, shutdown: &CancellationToken) -> bool {
+        loop {
+            match self.reaction.react(event).await {
+                Ok(()) => return true,
+                Err(error) if error.is_transient() => {
+                    tracing::warn!(reactor = R::NAME, error = %domain::error_chain(&error), "reaction failed, retrying");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return false,
+                        _ = tokio::time::sleep(self.config.retry_backoff) => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(
+                        reactor = R::NAME,
+                        aggregate_id = %event.aggregate_id,
+                        sequence = event.sequence,
+                        error = %domain::error_chain(&error),
+                        "reaction refused; skipping the event"
+                    );
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// The metadata of the commands a reaction issues: the platform acts, the event is the
+/// cause, and the correlation carries on.
+pub(crate) fn context_for(event: &PublishedEvent, reactor: uuid::Uuid) -> commands::CommandContext {
+    use domain::published::metadata;
+    let cause = format!(
+        "{}/{}/{}",
+        event.aggregate_type, event.aggregate_id, event.sequence
+    );
+    commands::CommandContext {
+        actor: domain::Actor::system(reactor),
+        request_id: event
+            .metadata
+            .get(metadata::REQUEST_ID)
+            .cloned()
+            .unwrap_or_default(),
+        correlation_id: event
+            .metadata
+            .get(metadata::CORRELATION_ID)
+            .cloned()
+            .unwrap_or_else(|| cause.clone()),
+        causation_id: cause,
+    }
+}
