@@ -13,6 +13,7 @@ pub mod document;
 pub mod employer;
 mod error;
 pub mod job;
+pub mod matching;
 pub mod pairing;
 pub mod profile;
 pub mod published;
