@@ -16,6 +16,8 @@ KAFKA_PORT=${HIRESTREAM_KAFKA_PORT:-9092}
 TANSU_VERSION=0.6.0
 TANSU_BIN=$TOOLS_DIR/tansu-$TANSU_VERSION/bin/tansu
 
+# The local embedding model's files (scripts/models installs them once per machine).
+export HIRESTREAM_EMBEDDINGS__MODEL_DIR=${HIRESTREAM_EMBEDDINGS__MODEL_DIR:-$TOOLS_DIR/models/all-minilm-l6-v2}
 # The end-to-end tests start brokers of their own with it (outage tests).
 export HIRESTREAM_TANSU_BIN=${HIRESTREAM_TANSU_BIN:-$TANSU_BIN}
 export HIRESTREAM_DATABASE__URL=${HIRESTREAM_DATABASE__URL:-postgres://$PG_ROLE:$PG_ROLE@$PG_HOST:$PG_PORT/$PG_DATABASE}

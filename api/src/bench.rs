@@ -20,15 +20,17 @@ pub struct CreditsBench {
     pub concurrency: usize,
 }
 
+/// How many of something (`unit`) took how long.
 #[derive(Debug, Clone, Copy)]
 pub struct Throughput {
-    pub charges: usize,
+    pub count: usize,
+    pub unit: &'static str,
     pub elapsed: Duration,
 }
 
 impl Throughput {
     pub fn per_second(&self) -> f64 {
-        self.charges as f64 / self.elapsed.as_secs_f64()
+        self.count as f64 / self.elapsed.as_secs_f64()
     }
 }
 
@@ -36,10 +38,12 @@ impl std::fmt::Display for Throughput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} charges in {:.2?}: {:.0} charges/s",
-            self.charges,
+            "{} {} in {:.2?}: {:.0} {}/s",
+            self.count,
+            self.unit,
             self.elapsed,
-            self.per_second()
+            self.per_second(),
+            self.unit
         )
     }
 }
@@ -148,7 +152,8 @@ async fn charge(
         worker.map_err(|e| commands::Error::Store(Box::new(e)))??;
     }
     Ok(Throughput {
-        charges: bench.charges,
+        count: bench.charges,
+        unit: "charges",
         elapsed: started.elapsed(),
     })
 }
@@ -321,4 +326,39 @@ pub fn synthetic_greenhouse_feed(count: usize) -> Vec<u8> {
         .collect();
     serde_json::to_vec(&serde_json::json!({"jobs": jobs, "meta": {"total": count}}))
         .unwrap_or_default()
+}
+
+/// Texts embedded per second by the configured model, on job-posting-like texts.
+pub async fn embeddings(
+    settings: &Settings,
+    texts: usize,
+) -> Result<Throughput, commands::embeddings::EmbeddingError> {
+    let embedder = crate::process::embedder(settings)?;
+    let feed: serde_json::Value =
+        serde_json::from_slice(&synthetic_greenhouse_feed(texts)).unwrap_or_default();
+    let texts: Vec<String> = feed["jobs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|job| {
+            let content = job["content"].as_str().unwrap_or_default();
+            let html = commands::import::text::decode_entities(
+                &commands::import::text::decode_entities(content),
+            );
+            format!(
+                "{}. {}",
+                job["title"].as_str().unwrap_or_default(),
+                commands::import::text::html_to_text(&html)
+            )
+        })
+        .collect();
+    // Warm up: the first call pays for lazy initialisation.
+    embedder.embed(&texts[..texts.len().min(8)]).await?;
+    let started = Instant::now();
+    embedder.embed(&texts).await?;
+    Ok(Throughput {
+        count: texts.len(),
+        unit: "texts",
+        elapsed: started.elapsed(),
+    })
 }

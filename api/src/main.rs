@@ -105,6 +105,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         postings: usize,
     },
+    /// Texts embedded per second by the configured embedding model.
+    Embeddings {
+        #[arg(long, default_value_t = 1_000)]
+        texts: usize,
+    },
 }
 
 #[tokio::main]
@@ -181,6 +186,15 @@ async fn main() -> anyhow::Result<()> {
             let report = api::bench::credits(&settings, bench).await?;
             println!("ChargeCredits, one wallet:         {}", report.one_wallet);
             println!("ChargeCredits, {wallets} wallets: {}", report.many_wallets);
+            return Ok(());
+        }
+        Command::Bench {
+            what: BenchCommand::Embeddings { texts },
+        } => {
+            println!(
+                "embeddings: {}",
+                api::bench::embeddings(&settings, texts).await?
+            );
             return Ok(());
         }
         Command::Bench {

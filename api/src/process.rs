@@ -5,6 +5,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use commands::embeddings::local::LocalEmbedder;
+use commands::embeddings::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
+use commands::embeddings::{Embedder, EmbeddingError};
 use commands::providers::local::LocalWriter;
 use commands::providers::openai::{OpenAiConfig, OpenAiWriter};
 use commands::providers::DocumentWriter;
@@ -198,6 +201,21 @@ pub fn writer(settings: &Settings) -> Arc<dyn DocumentWriter> {
             output_micros_per_1k: llm.output_micros_per_1k,
         })),
     }
+}
+
+/// The embedding model the settings choose; the local one is loaded from its files.
+pub fn embedder(settings: &Settings) -> Result<Arc<dyn Embedder>, EmbeddingError> {
+    let e = &settings.embeddings;
+    Ok(match e.provider {
+        LlmProvider::Local => Arc::new(LocalEmbedder::load(std::path::Path::new(&e.model_dir))?),
+        LlmProvider::Openai => Arc::new(OpenAiEmbedder::new(OpenAiEmbedderConfig {
+            base_url: e.base_url.clone(),
+            api_key: e.api_key.expose().to_owned(),
+            model: e.model.clone(),
+            dimensions: e.dimensions,
+            timeout: Duration::from_millis(e.timeout_ms),
+        })),
+    })
 }
 
 pub fn retry_policy(settings: &Settings) -> RetryPolicy {

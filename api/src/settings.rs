@@ -23,6 +23,7 @@ pub struct Settings {
     pub projector: ProjectorSettings,
     pub payments: PaymentSettings,
     pub llm: LlmSettings,
+    pub embeddings: EmbeddingSettings,
     pub log: LogSettings,
 }
 
@@ -115,6 +116,21 @@ pub enum LlmProvider {
     Openai,
 }
 
+/// The model that turns profiles and jobs into vectors.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddingSettings {
+    /// `local` (all-MiniLM-L6-v2 in process) or `openai` (an OpenAI-compatible endpoint).
+    pub provider: LlmProvider,
+    /// Where `scripts/models` put the local model's files.
+    pub model_dir: String,
+    pub base_url: String,
+    pub api_key: Secret,
+    pub model: String,
+    pub dimensions: usize,
+    pub timeout_ms: u64,
+}
+
 /// The webhook secret used when none is configured, for local testing with a stub.
 pub const DEVELOPMENT_WEBHOOK_SECRET: &str = "whsec_hirestream_local_development";
 
@@ -204,6 +220,15 @@ impl Default for Settings {
                 max_backoff_ms: 30_000,
                 input_micros_per_1k: 150,
                 output_micros_per_1k: 600,
+            },
+            embeddings: EmbeddingSettings {
+                provider: LlmProvider::Local,
+                model_dir: ".data/models/all-minilm-l6-v2".into(),
+                base_url: "https://api.openai.com/v1".into(),
+                api_key: Secret::new(""),
+                model: "text-embedding-3-small".into(),
+                dimensions: 384,
+                timeout_ms: 30_000,
             },
             log: LogSettings {
                 format: LogFormat::Text,

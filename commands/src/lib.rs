@@ -8,6 +8,7 @@
 pub mod context;
 pub mod db;
 pub mod documents;
+pub mod embeddings;
 mod error;
 pub mod import;
 pub mod providers;

@@ -6,6 +6,7 @@ mod broker_outage;
 mod crash_safety;
 mod credits;
 mod documents;
+mod embeddings;
 mod gap_free;
 mod profiles_and_applications;
 mod swipe_to_match;
