@@ -2,7 +2,7 @@
 //! through the hiring stages; the candidate may withdraw it while it is open.
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -116,19 +116,11 @@ pub enum ApplicationEvent {
     },
 }
 
-impl DomainEvent for ApplicationEvent {
-    fn event_type(&self) -> String {
-        match self {
-            ApplicationEvent::ApplicationSubmitted { .. } => "ApplicationSubmitted".into(),
-            ApplicationEvent::ApplicationStatusChanged { .. } => "ApplicationStatusChanged".into(),
-            ApplicationEvent::ApplicationWithdrawn { .. } => "ApplicationWithdrawn".into(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        crate::FIRST_EVENT_VERSION.into()
-    }
-}
+crate::domain_event!(ApplicationEvent {
+    ApplicationSubmitted,
+    ApplicationStatusChanged,
+    ApplicationWithdrawn,
+});
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Application {

@@ -1,7 +1,7 @@
 //! The candidate: a person looking for a job.
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -152,19 +152,11 @@ pub enum CandidateEvent {
     },
 }
 
-impl DomainEvent for CandidateEvent {
-    fn event_type(&self) -> String {
-        match self {
-            CandidateEvent::CandidateRegistered { .. } => "CandidateRegistered".into(),
-            CandidateEvent::CandidateProfileUpdated { .. } => "CandidateProfileUpdated".into(),
-            CandidateEvent::CandidateValidated { .. } => "CandidateValidated".into(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        crate::FIRST_EVENT_VERSION.into()
-    }
-}
+crate::domain_event!(CandidateEvent {
+    CandidateRegistered,
+    CandidateProfileUpdated,
+    CandidateValidated,
+});
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {

@@ -3,7 +3,7 @@
 //! then writes it and records the result, or records the failure, which is refunded.
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -133,19 +133,11 @@ pub enum DocumentEvent {
     },
 }
 
-impl DomainEvent for DocumentEvent {
-    fn event_type(&self) -> String {
-        match self {
-            DocumentEvent::DocumentRequested { .. } => "DocumentRequested".into(),
-            DocumentEvent::DocumentGenerated { .. } => "DocumentGenerated".into(),
-            DocumentEvent::DocumentGenerationFailed { .. } => "DocumentGenerationFailed".into(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        crate::FIRST_EVENT_VERSION.into()
-    }
-}
+crate::domain_event!(DocumentEvent {
+    DocumentRequested,
+    DocumentGenerated,
+    DocumentGenerationFailed,
+});
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {

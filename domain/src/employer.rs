@@ -1,7 +1,7 @@
 //! The employer: a company that posts jobs.
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -51,18 +51,10 @@ pub enum EmployerEvent {
     },
 }
 
-impl DomainEvent for EmployerEvent {
-    fn event_type(&self) -> String {
-        match self {
-            EmployerEvent::EmployerRegistered { .. } => "EmployerRegistered".into(),
-            EmployerEvent::EmployerProfileUpdated { .. } => "EmployerProfileUpdated".into(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        crate::FIRST_EVENT_VERSION.into()
-    }
-}
+crate::domain_event!(EmployerEvent {
+    EmployerRegistered,
+    EmployerProfileUpdated,
+});
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Employer {

@@ -1,7 +1,7 @@
 //! The job: a position an employer posts and candidates swipe on.
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -150,19 +150,11 @@ pub enum JobEvent {
     },
 }
 
-impl DomainEvent for JobEvent {
-    fn event_type(&self) -> String {
-        match self {
-            JobEvent::JobPosted { .. } => "JobPosted".into(),
-            JobEvent::JobUpdated { .. } => "JobUpdated".into(),
-            JobEvent::JobClosed { .. } => "JobClosed".into(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        crate::FIRST_EVENT_VERSION.into()
-    }
-}
+crate::domain_event!(JobEvent {
+    JobPosted,
+    JobUpdated,
+    JobClosed,
+});
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum JobStatus {

@@ -6,6 +6,26 @@
 //! rule needs to know about the outside world (another aggregate's state, the current actor)
 //! arrives inside the command, filled in by the write side.
 
+/// Implements `DomainEvent` for an event enum whose event types are its variant names, all
+/// at the first version. Bump a version only together with an upcaster.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! domain_event {
+    ($event:ident { $($variant:ident),+ $(,)? }) => {
+        impl cqrs_es::DomainEvent for $event {
+            fn event_type(&self) -> String {
+                match self {
+                    $(Self::$variant { .. } => stringify!($variant).into(),)+
+                }
+            }
+
+            fn event_version(&self) -> String {
+                $crate::FIRST_EVENT_VERSION.into()
+            }
+        }
+    };
+}
+
 pub mod actor;
 pub mod application;
 pub mod candidate;
@@ -46,4 +66,22 @@ pub fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use cqrs_es::DomainEvent;
+    use uuid::Uuid;
+
+    #[test]
+    fn an_event_type_is_its_variant_name_at_the_first_version() {
+        let event = crate::pairing::PairingEvent::Matched {
+            pairing_id: Uuid::nil(),
+            candidate_id: Uuid::nil(),
+            job_id: Uuid::nil(),
+            employer_id: Uuid::nil(),
+        };
+        assert_eq!(event.event_type(), "Matched");
+        assert_eq!(event.event_version(), crate::FIRST_EVENT_VERSION);
+    }
 }

@@ -4,7 +4,7 @@
 //! decides who wrote first: a match is made exactly once.
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -97,19 +97,11 @@ pub enum PairingEvent {
     },
 }
 
-impl DomainEvent for PairingEvent {
-    fn event_type(&self) -> String {
-        match self {
-            PairingEvent::CandidateSwiped { .. } => "CandidateSwiped".into(),
-            PairingEvent::EmployerSwiped { .. } => "EmployerSwiped".into(),
-            PairingEvent::Matched { .. } => "Matched".into(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        crate::FIRST_EVENT_VERSION.into()
-    }
-}
+crate::domain_event!(PairingEvent {
+    CandidateSwiped,
+    EmployerSwiped,
+    Matched,
+});
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pairing {

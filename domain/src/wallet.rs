@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::{Aggregate, DomainEvent};
+use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -116,20 +116,12 @@ impl WalletEvent {
     }
 }
 
-impl DomainEvent for WalletEvent {
-    fn event_type(&self) -> String {
-        match self {
-            WalletEvent::CreditsPurchased { .. } => "CreditsPurchased".into(),
-            WalletEvent::CreditsGranted { .. } => "CreditsGranted".into(),
-            WalletEvent::CreditsCharged { .. } => "CreditsCharged".into(),
-            WalletEvent::CreditsRefunded { .. } => "CreditsRefunded".into(),
-        }
-    }
-
-    fn event_version(&self) -> String {
-        crate::FIRST_EVENT_VERSION.into()
-    }
-}
+crate::domain_event!(WalletEvent {
+    CreditsPurchased,
+    CreditsGranted,
+    CreditsCharged,
+    CreditsRefunded,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charge {
