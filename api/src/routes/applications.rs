@@ -12,8 +12,7 @@ use projections::applications::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::jobs::{list_applications, ApplicationsQuery};
-use super::AfterQuery;
+use super::{page_cursor, page_limit, AfterQuery};
 use crate::error::ApiError;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::position::{reflect, Written};
@@ -112,4 +111,45 @@ async fn withdraw(
         .withdraw_application(&caller.context, application_id)
         .await?;
     Ok(axum::Json(written.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ApplicationsQuery {
+    pub(crate) after: Option<String>,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<i64>,
+    pub(crate) status: Option<String>,
+    /// For admins and auditors listing a candidate's applications.
+    pub(crate) candidate_id: Option<Uuid>,
+}
+
+/// One page of applications, once the view reflects `after`.
+pub(crate) async fn list_applications(
+    state: &AppState,
+    of: ApplicationsOf,
+    query: &ApplicationsQuery,
+) -> Result<axum::Json<ApplicationList>, ApiError> {
+    let limit = page_limit(query.limit, 50, 200)?;
+    let after = page_cursor(query.cursor.as_deref())?;
+    let status = query.status.as_deref();
+    const STATUSES: [&str; 7] = [
+        "submitted",
+        "screening",
+        "interviewing",
+        "offered",
+        "hired",
+        "rejected",
+        "withdrawn",
+    ];
+    if status.is_some_and(|s| !STATUSES.contains(&s)) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("status is one of {}", STATUSES.join(", ")),
+        ));
+    }
+    reflect::<ApplicationsProjector>(state, query.after.as_deref()).await?;
+    Ok(axum::Json(
+        applications::list(&state.pool, of, status, after, limit).await?,
+    ))
 }

@@ -6,13 +6,14 @@ use domain::job::{JobDetails, JobSource, PostJob, UpdateJob};
 use domain::pairing::Decision;
 use domain::profile::{SalaryRange, Skill, WorkArrangement};
 use domain::Role;
-use projections::applications::{self, ApplicationList, ApplicationsOf, ApplicationsProjector};
+use projections::applications::{ApplicationList, ApplicationsOf};
 use projections::jobs::{self, JobFilter, JobView, JobsProjector};
 use projections::page::Page;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::acting_for;
+use super::applications::{list_applications, ApplicationsQuery};
 use super::{page_cursor, page_limit, AfterQuery};
 use crate::error::ApiError;
 use crate::extract::{Caller, Json, Path, Query};
@@ -291,17 +292,6 @@ async fn apply(
     Ok((StatusCode::CREATED, axum::Json(written.into())))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ApplicationsQuery {
-    pub(crate) after: Option<String>,
-    pub(crate) cursor: Option<String>,
-    pub(crate) limit: Option<i64>,
-    pub(crate) status: Option<String>,
-    /// For admins and auditors listing a candidate's applications.
-    pub(crate) candidate_id: Option<Uuid>,
-}
-
 /// A job's applications with counts per status, for its employer, admins and auditors.
 async fn job_applications(
     State(state): State<AppState>,
@@ -327,34 +317,4 @@ async fn job_applications(
         ));
     }
     list_applications(&state, ApplicationsOf::Job(job_id), &query).await
-}
-
-/// One page of applications, once the view reflects `after`.
-pub(crate) async fn list_applications(
-    state: &AppState,
-    of: ApplicationsOf,
-    query: &ApplicationsQuery,
-) -> Result<axum::Json<ApplicationList>, ApiError> {
-    let limit = page_limit(query.limit, 50, 200)?;
-    let after = page_cursor(query.cursor.as_deref())?;
-    let status = query.status.as_deref();
-    const STATUSES: [&str; 7] = [
-        "submitted",
-        "screening",
-        "interviewing",
-        "offered",
-        "hired",
-        "rejected",
-        "withdrawn",
-    ];
-    if status.is_some_and(|s| !STATUSES.contains(&s)) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("status is one of {}", STATUSES.join(", ")),
-        ));
-    }
-    reflect::<ApplicationsProjector>(state, query.after.as_deref()).await?;
-    Ok(axum::Json(
-        applications::list(&state.pool, of, status, after, limit).await?,
-    ))
 }
