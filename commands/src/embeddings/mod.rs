@@ -1,6 +1,7 @@
 //! Ports to the models that turn text into vectors: the built-in all-MiniLM-L6-v2 run in
 //! process (the default), or any OpenAI-compatible embeddings endpoint.
 
+pub mod cache;
 pub mod local;
 pub mod openai;
 

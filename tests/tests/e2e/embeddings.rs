@@ -77,3 +77,62 @@ async fn related_texts_are_closer_than_unrelated_ones_and_identical_texts_identi
         assert!((a - b).abs() < 1e-5, "padding changed the vector");
     }
 }
+
+/// Counts the texts it is asked to embed, and asks the real model.
+#[derive(Debug)]
+struct Counting {
+    inner: std::sync::Arc<dyn Embedder>,
+    texts: std::sync::atomic::AtomicUsize,
+}
+
+impl Embedder for Counting {
+    fn model(&self) -> &str {
+        self.inner.model()
+    }
+
+    fn dimensions(&self) -> usize {
+        self.inner.dimensions()
+    }
+
+    fn embed<'a>(
+        &'a self,
+        texts: &'a [String],
+    ) -> futures::future::BoxFuture<'a, Result<Vec<Vec<f32>>, commands::embeddings::EmbeddingError>>
+    {
+        self.texts
+            .fetch_add(texts.len(), std::sync::atomic::Ordering::SeqCst);
+        self.inner.embed(texts)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cached_embeddings_are_computed_once_per_model_and_text() {
+    let env = hirestream_tests::TestEnv::new().await;
+    let counting = std::sync::Arc::new(Counting {
+        inner: embedder(),
+        texts: Default::default(),
+    });
+    let cached =
+        commands::embeddings::cache::CachedEmbedder::new(counting.clone(), env.pool.clone());
+    let first = embed(&cached, &["Rust engineer", "pastry chef", "Rust engineer"]).await;
+    assert_eq!(
+        counting.texts.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "duplicates embedded once"
+    );
+    assert_eq!(first[0], first[2]);
+    let again = embed(&cached, &["pastry chef", "Rust engineer", "data analyst"]).await;
+    assert_eq!(
+        counting.texts.load(std::sync::atomic::Ordering::SeqCst),
+        3,
+        "only the new text"
+    );
+    assert_eq!(again[1], first[0]);
+    assert_eq!(again[0], first[1]);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM embedding_cache")
+        .fetch_one(&env.pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 3);
+    env.cleanup().await;
+}
