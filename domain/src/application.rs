@@ -252,11 +252,7 @@ impl Application {
 }
 
 fn forbidden(actor: Actor, application_id: Uuid) -> DomainError {
-    DomainError::Forbidden {
-        subject: actor.subject,
-        role: actor.role,
-        resource: format!("application {application_id}"),
-    }
+    DomainError::forbidden(actor, "application", application_id)
 }
 
 #[cfg(test)]

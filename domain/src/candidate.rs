@@ -259,11 +259,7 @@ impl Candidate {
 }
 
 fn forbidden(actor: Actor, candidate_id: Uuid) -> DomainError {
-    DomainError::Forbidden {
-        subject: actor.subject,
-        role: actor.role,
-        resource: format!("candidate {candidate_id}"),
-    }
+    DomainError::forbidden(actor, "candidate", candidate_id)
 }
 
 #[cfg(test)]

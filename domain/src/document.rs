@@ -179,11 +179,11 @@ impl Aggregate for Document {
                 let own = cmd.requested_by.role == Role::Candidate
                     && cmd.requested_by.subject == cmd.candidate_id;
                 if !(own || cmd.requested_by.is_admin()) {
-                    return Err(DomainError::Forbidden {
-                        subject: cmd.requested_by.subject,
-                        role: cmd.requested_by.role,
-                        resource: format!("candidate {}", cmd.candidate_id),
-                    });
+                    return Err(DomainError::forbidden(
+                        cmd.requested_by,
+                        "candidate",
+                        cmd.candidate_id,
+                    ));
                 }
                 if let Some(job_id) = cmd.job_id {
                     if cmd.job.is_none() {
@@ -279,11 +279,7 @@ impl Document {
             .candidate_id
             .ok_or(DomainError::DocumentNotFound { document_id })?;
         if !matches!(actor.role, Role::System | Role::Admin) {
-            return Err(DomainError::Forbidden {
-                subject: actor.subject,
-                role: actor.role,
-                resource: format!("document {document_id}"),
-            });
+            return Err(DomainError::forbidden(actor, "document", document_id));
         }
         Ok(candidate_id)
     }

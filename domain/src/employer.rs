@@ -97,11 +97,11 @@ impl Aggregate for Employer {
                     });
                 }
                 if !cmd.updated_by.acts_for(cmd.employer_id) {
-                    return Err(DomainError::Forbidden {
-                        subject: cmd.updated_by.subject,
-                        role: cmd.updated_by.role,
-                        resource: format!("employer {}", cmd.employer_id),
-                    });
+                    return Err(DomainError::forbidden(
+                        cmd.updated_by,
+                        "employer",
+                        cmd.employer_id,
+                    ));
                 }
                 let profile = cmd.profile;
                 let mut v = Validator::default();

@@ -85,6 +85,17 @@ pub enum DomainError {
     },
 }
 
+impl DomainError {
+    /// `actor` may not act on the `kind` (candidate, job, wallet, …) with id `id`.
+    pub(crate) fn forbidden(actor: crate::Actor, kind: &str, id: Uuid) -> Self {
+        DomainError::Forbidden {
+            subject: actor.subject,
+            role: actor.role,
+            resource: format!("{kind} {id}"),
+        }
+    }
+}
+
 /// Collects field problems and turns them into one `Invalid` error, so a caller learns about
 /// every bad field at once.
 #[derive(Debug, Default)]

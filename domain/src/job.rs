@@ -280,11 +280,7 @@ impl Job {
 }
 
 fn forbidden(actor: Actor, resource: Uuid) -> DomainError {
-    DomainError::Forbidden {
-        subject: actor.subject,
-        role: actor.role,
-        resource: format!("job {resource}"),
-    }
+    DomainError::forbidden(actor, "job", resource)
 }
 
 #[cfg(test)]

@@ -143,16 +143,12 @@ impl Aggregate for Pairing {
         };
         let pairing_id = pairing_id(candidate_id, job_id);
         let job = job.ok_or(DomainError::JobNotFound { job_id })?;
-        let (acting_for, resource) = match side {
-            Side::Candidate => (candidate_id, format!("candidate {candidate_id}")),
-            Side::Employer => (job.employer_id, format!("job {job_id}")),
+        let (acting_for, kind, resource) = match side {
+            Side::Candidate => (candidate_id, "candidate", candidate_id),
+            Side::Employer => (job.employer_id, "job", job_id),
         };
         if !actor.acts_for(acting_for) {
-            return Err(DomainError::Forbidden {
-                subject: actor.subject,
-                role: actor.role,
-                resource,
-            });
+            return Err(DomainError::forbidden(actor, kind, resource));
         }
         if !job.open {
             return Err(DomainError::JobClosed { job_id });

@@ -207,11 +207,7 @@ fn check_credits(credits: i64) -> Result<(), DomainError> {
 }
 
 fn forbidden(actor: Actor, wallet_id: Uuid) -> DomainError {
-    DomainError::Forbidden {
-        subject: actor.subject,
-        role: actor.role,
-        resource: format!("wallet {wallet_id}"),
-    }
+    DomainError::forbidden(actor, "wallet", wallet_id)
 }
 
 impl Wallet {

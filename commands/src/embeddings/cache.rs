@@ -43,12 +43,11 @@ impl CachedEmbedder {
             .into_iter()
             .map(|(hash, bytes)| (hash, decode(&bytes)))
             .collect();
-        let mut missing: Vec<usize> = Vec::new();
-        for (i, hash) in hashes.iter().enumerate() {
-            if !known.contains_key(hash) && !missing.iter().any(|&m| hashes[m] == *hash) {
-                missing.push(i);
-            }
-        }
+        // Each text not cached yet, once even when the batch repeats it.
+        let mut asked = std::collections::HashSet::new();
+        let missing: Vec<usize> = (0..hashes.len())
+            .filter(|&i| !known.contains_key(&hashes[i]) && asked.insert(&hashes[i]))
+            .collect();
         if !missing.is_empty() {
             let fresh_texts: Vec<String> = missing.iter().map(|&i| texts[i].clone()).collect();
             let fresh = self.inner.embed(&fresh_texts).await?;

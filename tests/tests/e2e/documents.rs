@@ -133,6 +133,15 @@ async fn entries(env: &TestEnv, candidate: Uuid) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// The wallet's entries once the refund has reached the ledger (three entries).
+async fn ledger_after_refund(env: &TestEnv, candidate: Uuid) -> Vec<(String, i64)> {
+    eventually("the refund", Duration::from_secs(60), || async {
+        let entries = entries(env, candidate).await;
+        (entries.len() == 3).then_some(entries)
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_requested_resume_is_written_by_the_local_provider_and_charged_once() {
     let env = TestEnv::new().await;
@@ -467,11 +476,7 @@ async fn a_provider_that_keeps_failing_fails_the_document_and_refunds_it_once() 
         "{view}"
     );
     assert_eq!(stub.calls().len(), 3, "bounded retries");
-    let ledger = eventually("the refund", Duration::from_secs(60), || async {
-        let entries = entries(&env, candidate).await;
-        (entries.len() == 3).then_some(entries)
-    })
-    .await;
+    let ledger = ledger_after_refund(&env, candidate).await;
     assert_eq!(
         ledger,
         [
@@ -513,11 +518,7 @@ async fn a_malformed_answer_fails_at_once_with_a_clear_reason_and_is_refunded() 
         "{view}"
     );
     assert_eq!(stub.calls().len(), 1, "a malformed answer is not retried");
-    let ledger = eventually("the refund", Duration::from_secs(60), || async {
-        let entries = entries(&env, candidate).await;
-        (entries.len() == 3).then_some(entries)
-    })
-    .await;
+    let ledger = ledger_after_refund(&env, candidate).await;
     assert_eq!(
         ledger,
         [
