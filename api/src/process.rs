@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use commands::embeddings::cache::CachedEmbedder;
 use commands::embeddings::local::LocalEmbedder;
 use commands::embeddings::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use commands::embeddings::{Embedder, EmbeddingError};
@@ -18,8 +19,13 @@ use projections::documents::DocumentsProjector;
 use projections::jobs::JobsProjector;
 use projections::ledger::LedgerProjector;
 use projections::matches::MatchesProjector;
+use projections::matching::feeds::JobSearch;
+use projections::matching::{MatchingConfig, MatchingProjector};
 use projections::profiles::ProfilesProjector;
 use projections::reactors::{DocumentRefunds, DocumentWorker, Reaction, Reactor, RetryPolicy};
+use projections::vectors::edge::EdgeIndex;
+use projections::vectors::server::ServerIndex;
+use projections::vectors::VectorIndex;
 use projections::{Projection, Projector, ProjectorConfig};
 use sqlx::PgPool;
 use tokio::net::TcpListener;
@@ -35,6 +41,7 @@ use crate::state::AppState;
 /// The projections and reactors `hirestream project <name>` knows.
 pub const PROJECTIONS: &[&str] = &[
     MatchesProjector::NAME,
+    MatchingProjector::NAME,
     LedgerProjector::NAME,
     ProfilesProjector::NAME,
     JobsProjector::NAME,
@@ -95,8 +102,12 @@ pub async fn connect(settings: &Settings) -> Result<PgPool, commands::Error> {
     .await
 }
 
-pub fn app_state(settings: &Settings, pool: PgPool) -> AppState {
+pub fn app_state(settings: &Settings, pool: PgPool, matching: Option<&Matching>) -> AppState {
     AppState {
+        search: matching.map(|m| JobSearch {
+            index: Arc::clone(&m.index),
+            embedder: Arc::clone(&m.model),
+        }),
         commands: Arc::new(CommandService::new(
             pool.clone(),
             commands::service::DEFAULT_MAX_ATTEMPTS,
@@ -126,13 +137,14 @@ pub async fn serve(
     listener: TcpListener,
     settings: &Settings,
     pool: PgPool,
+    matching: Option<&Matching>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let limits = HttpLimits {
         request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
         body_limit_bytes: settings.http.body_limit_bytes,
     };
-    let router = app::router(app_state(settings, pool), limits);
+    let router = app::router(app_state(settings, pool, matching), limits);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
@@ -141,17 +153,74 @@ pub async fn serve(
         .await
 }
 
-/// Runs the projection called `name`; with `replay`, rebuilds it from the start first.
+/// What matching needs, opened once per process and shared by the matching projector and
+/// the API's search: the vector index and the embedding model.
+#[derive(Debug, Clone)]
+pub struct Matching {
+    pub index: Arc<dyn VectorIndex>,
+    /// The model itself, for search queries.
+    pub model: Arc<dyn Embedder>,
+    /// The model behind the embedding cache, for profiles and jobs.
+    pub cached: Arc<dyn Embedder>,
+}
+
+impl Matching {
+    /// Loads the embedding model and opens the index the settings choose: a Qdrant server
+    /// when one is configured, else the embedded engine in the data directory.
+    pub async fn open(settings: &Settings, pool: PgPool) -> Result<Self, projections::Error> {
+        let model = embedder(settings)?;
+        let m = &settings.matching;
+        let dimensions = model.dimensions();
+        let index: Arc<dyn VectorIndex> = if m.qdrant_url.is_empty() {
+            Arc::new(EdgeIndex::open(
+                std::path::Path::new(&m.data_dir),
+                dimensions,
+            )?)
+        } else {
+            let api_key = Some(m.qdrant_api_key.expose().to_owned()).filter(|k| !k.is_empty());
+            Arc::new(
+                ServerIndex::connect(&m.qdrant_url, api_key, &m.collection_prefix, dimensions)
+                    .await?,
+            )
+        };
+        Ok(Self {
+            index,
+            cached: Arc::new(CachedEmbedder::new(Arc::clone(&model), pool)),
+            model,
+        })
+    }
+}
+
+pub fn matching_config(settings: &Settings) -> MatchingConfig {
+    MatchingConfig {
+        neighbours: settings.matching.neighbours,
+        feed_size: settings.matching.feed_size,
+        refill_below: settings.matching.refill_below,
+    }
+}
+
+/// Runs the projection called `name`; with `replay`, rebuilds it from the start first. The
+/// matching projector uses `matching` when given, else opens its own.
 pub async fn run_projector(
     name: &str,
     settings: &Settings,
     pool: PgPool,
     replay: bool,
+    matching: Option<Matching>,
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
     let config = projector_config(settings);
     match name {
         MatchesProjector::NAME => run(MatchesProjector, pool, config, replay, shutdown).await,
+        MatchingProjector::NAME => {
+            let matching = match matching {
+                Some(matching) => matching,
+                None => Matching::open(settings, pool.clone()).await?,
+            };
+            let projector =
+                MatchingProjector::new(matching.index, matching.cached, matching_config(settings));
+            run(projector, pool, config, replay, shutdown).await
+        }
         LedgerProjector::NAME => run(LedgerProjector, pool, config, replay, shutdown).await,
         ProfilesProjector::NAME => run(ProfilesProjector, pool, config, replay, shutdown).await,
         JobsProjector::NAME => run(JobsProjector, pool, config, replay, shutdown).await,
@@ -285,14 +354,34 @@ pub async fn start(
             .ensure_topics(domain::AGGREGATE_TYPES)
             .await?;
     }
+    // The embedded index belongs to one process: the one that runs the matching projector,
+    // whose API (if any) searches it too. With a Qdrant server, every API can search.
+    let runs_matching = parts
+        .projectors
+        .iter()
+        .any(|p| p == MatchingProjector::NAME);
+    let matching = if runs_matching || (parts.api && !settings.matching.qdrant_url.is_empty()) {
+        Some(Matching::open(settings, pool.clone()).await?)
+    } else {
+        None
+    };
     let mut tasks = JoinSet::new();
     let mut addr = None;
     if parts.api {
         let listener = bind(&settings.http.addr).await?;
         addr = listener.local_addr().ok();
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
+        let matching = matching.clone();
         tasks.spawn(async move {
-            if let Err(error) = serve(listener, &settings, pool, shutdown.clone()).await {
+            if let Err(error) = serve(
+                listener,
+                &settings,
+                pool,
+                matching.as_ref(),
+                shutdown.clone(),
+            )
+            .await
+            {
                 tracing::error!(%error, "API server failed");
                 shutdown.cancel();
             }
@@ -304,8 +393,11 @@ pub async fn start(
     }
     for name in parts.projectors {
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
+        let matching = matching.clone();
         tasks.spawn(async move {
-            if let Err(error) = run_projector(&name, &settings, pool, false, shutdown.clone()).await {
+            if let Err(error) =
+                run_projector(&name, &settings, pool, false, matching, shutdown.clone()).await
+            {
                 tracing::error!(projection = %name, error = %domain::error_chain(&error), "projector failed");
                 shutdown.cancel();
             }

@@ -24,6 +24,7 @@ pub struct Settings {
     pub payments: PaymentSettings,
     pub llm: LlmSettings,
     pub embeddings: EmbeddingSettings,
+    pub matching: MatchingSettings,
     pub log: LogSettings,
 }
 
@@ -131,6 +132,26 @@ pub struct EmbeddingSettings {
     pub timeout_ms: u64,
 }
 
+/// The vector index and the feeds built on it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatchingSettings {
+    /// Where the embedded index keeps its files, when no Qdrant server is configured.
+    pub data_dir: String,
+    /// A Qdrant server's gRPC address (`http://qdrant:6334`); empty for the embedded index.
+    /// `QDRANT_URL` sets it too.
+    pub qdrant_url: String,
+    pub qdrant_api_key: Secret,
+    /// Put before the collection names on a Qdrant server (`hirestream_jobs`).
+    pub collection_prefix: String,
+    /// How many nearest neighbours a changed job or profile is scored against.
+    pub neighbours: usize,
+    /// Most entries in each feed.
+    pub feed_size: usize,
+    /// A feed thinned by swipes below this is scored again.
+    pub refill_below: usize,
+}
+
 /// The webhook secret used when none is configured, for local testing with a stub.
 pub const DEVELOPMENT_WEBHOOK_SECRET: &str = "whsec_hirestream_local_development";
 
@@ -230,6 +251,15 @@ impl Default for Settings {
                 dimensions: 384,
                 timeout_ms: 30_000,
             },
+            matching: MatchingSettings {
+                data_dir: ".data/vectors".into(),
+                qdrant_url: String::new(),
+                qdrant_api_key: Secret::new(""),
+                collection_prefix: "hirestream_".into(),
+                neighbours: 500,
+                feed_size: 100,
+                refill_below: 50,
+            },
             log: LogSettings {
                 format: LogFormat::Text,
                 filter: "info".into(),
@@ -265,6 +295,8 @@ pub enum SettingsError {
 }
 
 const ENV_PREFIX: &str = "HIRESTREAM_";
+/// Also sets `matching.qdrant_url` (a `HIRESTREAM_MATCHING__QDRANT_URL` wins over it).
+pub const QDRANT_URL_VARIABLE: &str = "QDRANT_URL";
 /// Names the optional settings file; not itself a setting.
 pub const CONFIG_FILE_VARIABLE: &str = "HIRESTREAM_CONFIG";
 
@@ -291,12 +323,20 @@ impl Settings {
             })?;
             merge(&mut tree, overlay);
         }
+        let mut qdrant_url = None;
         let mut variables: Vec<(String, String)> = env
             .into_iter()
-            .filter(|(name, _)| is_setting_variable(name))
+            .filter(|(name, value)| {
+                // Qdrant's own name for its address, as its clients read it.
+                if name == QDRANT_URL_VARIABLE {
+                    qdrant_url = Some(value.clone());
+                }
+                is_setting_variable(name)
+            })
             .collect();
         variables.sort();
-        for (name, value) in variables {
+        let alias = qdrant_url.map(|url| (format!("{ENV_PREFIX}MATCHING__QDRANT_URL"), url));
+        for (name, value) in alias.into_iter().chain(variables) {
             set_from_env(&mut tree, &name, value)?;
         }
         serde_json::from_value(tree).map_err(SettingsError::Invalid)
@@ -431,6 +471,22 @@ mod tests {
         std::fs::remove_file(&path).ok();
         assert_eq!(settings.kafka.brokers, "file:9092");
         assert_eq!(settings.kafka.topic_prefix, "fromenv");
+    }
+
+    #[test]
+    fn qdrant_url_names_the_server_unless_the_setting_does() {
+        let alone = Settings::load_from(None, env(&[("QDRANT_URL", "http://q:6334")]))
+            .expect("settings load");
+        assert_eq!(alone.matching.qdrant_url, "http://q:6334");
+        let both = Settings::load_from(
+            None,
+            env(&[
+                ("HIRESTREAM_MATCHING__QDRANT_URL", "http://ours:6334"),
+                ("QDRANT_URL", "http://q:6334"),
+            ]),
+        )
+        .expect("settings load");
+        assert_eq!(both.matching.qdrant_url, "http://ours:6334");
     }
 
     #[test]

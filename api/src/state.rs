@@ -2,6 +2,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use commands::CommandService;
+use projections::matching::feeds::JobSearch;
 use sqlx::PgPool;
 
 use crate::auth::TokenKeys;
@@ -16,4 +17,6 @@ pub struct AppState {
     /// Longest a query waits for a projection to reflect a given write.
     pub consistency_wait: Duration,
     pub webhook: Arc<WebhookVerifier>,
+    /// Semantic search of open jobs, where this process can reach the vector index.
+    pub search: Option<JobSearch>,
 }

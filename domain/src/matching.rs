@@ -100,6 +100,38 @@ pub fn score(
     })
 }
 
+/// The text a job is embedded from: what it is, the skills it needs, then its description.
+pub fn job_text(job: &JobDetails) -> String {
+    let skills: Vec<&str> = job.skills.iter().map(|s| s.name.as_str()).collect();
+    format!(
+        "{}. Skills: {}. {}",
+        job.title.trim(),
+        skills.join(", "),
+        job.description.trim()
+    )
+}
+
+/// The text a candidate is embedded from: who they are, what they want, what they know.
+pub fn candidate_text(profile: &CandidateProfile) -> String {
+    let skills: Vec<&str> = profile.skills.iter().map(|s| s.name.as_str()).collect();
+    let mut text = format!("{}.", profile.headline.trim());
+    if !profile.target_titles.is_empty() {
+        text.push_str(&format!(
+            " Looking for: {}.",
+            profile.target_titles.join(", ")
+        ));
+    }
+    text.push_str(&format!(" Skills: {}.", skills.join(", ")));
+    if !profile.industries.is_empty() {
+        text.push_str(&format!(" Industries: {}.", profile.industries.join(", ")));
+    }
+    if !profile.summary.trim().is_empty() {
+        text.push(' ');
+        text.push_str(profile.summary.trim());
+    }
+    text
+}
+
 fn same_place(a: &str, b: &str) -> bool {
     let (a, b) = (a.trim().to_lowercase(), b.trim().to_lowercase());
     !a.is_empty() && !b.is_empty() && (a.contains(&b) || b.contains(&a))

@@ -26,6 +26,10 @@ pub enum Error {
     },
     #[error("unknown projection `{0}`")]
     UnknownProjection(String),
+    #[error("vector index")]
+    Index(#[from] crate::vectors::IndexError),
+    #[error("embeddings")]
+    Embedding(#[from] commands::embeddings::EmbeddingError),
     /// A reaction's command failed.
     #[error("command")]
     Command(#[from] commands::Error),

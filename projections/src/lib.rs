@@ -11,10 +11,12 @@ mod error;
 pub mod jobs;
 pub mod ledger;
 pub mod matches;
+pub mod matching;
 pub mod page;
 pub mod profiles;
 pub mod reactors;
 pub mod runtime;
+pub mod vectors;
 
 pub use error::Error;
 pub use runtime::{Projection, Projector, ProjectorConfig};

@@ -42,6 +42,15 @@ pub trait Projection: Send + Sync + 'static {
 
     /// Deletes everything the projection built, before a replay.
     fn reset(&self, tx: &mut PgConnection) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Runs once per batch, after its events and in the same transaction: for read models
+    /// that derive work from everything the batch changed, done once.
+    fn finish_batch(
+        &self,
+        _tx: &mut PgConnection,
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async { Ok(()) }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -111,6 +120,10 @@ impl<P: Projection> Projector<P> {
             pool,
             config,
         }
+    }
+
+    pub fn projection(&self) -> &P {
+        &self.projection
     }
 
     /// Deletes the read model and what it recorded as applied, and moves to a new consumer
@@ -221,11 +234,21 @@ impl<P: Projection> Projector<P> {
     }
 
     async fn apply_batch(&self, batch: &[BorrowedMessage<'_>]) -> Result<BatchOutcome, Error> {
+        let events = batch.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
+        self.apply_events_counted(&events).await
+    }
+
+    /// Applies events in one transaction, as a batch read from the topics would be; events
+    /// already applied are skipped. Returns how many were applied.
+    pub async fn apply_events(&self, events: &[PublishedEvent]) -> Result<usize, Error> {
+        Ok(self.apply_events_counted(events).await?.applied)
+    }
+
+    async fn apply_events_counted(&self, events: &[PublishedEvent]) -> Result<BatchOutcome, Error> {
         let mut outcome = BatchOutcome::default();
         let mut last_position = 0;
         let mut tx = self.pool.begin().await?;
-        for message in batch {
-            let event = decode(message)?;
+        for event in events {
             let claimed: Option<i64> = sqlx::query_scalar(CLAIM_EVENT)
                 .bind(P::NAME)
                 .bind(&event.aggregate_type)
@@ -246,12 +269,13 @@ impl<P: Projection> Projector<P> {
                 correlation_id = event.metadata.get(domain::published::metadata::CORRELATION_ID).map(String::as_str),
             );
             self.projection
-                .apply(&mut tx, &event)
+                .apply(&mut tx, event)
                 .instrument(span)
                 .await?;
             outcome.applied += 1;
             last_position = last_position.max(event.global_position);
         }
+        self.projection.finish_batch(&mut tx).await?;
         sqlx::query(ADVANCE_CHECKPOINT)
             .bind(P::NAME)
             .bind(outcome.applied as i64)

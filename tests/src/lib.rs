@@ -47,6 +47,10 @@ impl TestEnv {
         settings.relay.retry_backoff_ms = 200;
         settings.projector.retry_backoff_ms = 200;
         settings.log.filter = "warn".into();
+        settings.matching.data_dir = std::env::temp_dir()
+            .join(format!("hirestream-vectors-{id}"))
+            .display()
+            .to_string();
         api::telemetry::init(&settings.log);
 
         let pool = process::connect(&settings)
@@ -95,6 +99,7 @@ impl TestEnv {
     /// Drops the test database. A failing test skips this and leaves it for inspection.
     pub async fn cleanup(self) {
         self.pool.close().await;
+        std::fs::remove_dir_all(&self.settings.matching.data_dir).ok();
         commands::db::drop_database(&self.server_url, &self.database)
             .await
             .ok();

@@ -4,6 +4,7 @@ pub mod applications;
 pub mod candidates;
 pub mod documents;
 pub mod employers;
+pub mod feeds;
 pub mod health;
 pub mod imports;
 pub mod jobs;

@@ -49,6 +49,7 @@ mod tests {
                 b"test",
                 Duration::from_secs(1),
             )),
+            search: None,
         };
         router(
             state,

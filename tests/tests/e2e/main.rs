@@ -8,5 +8,6 @@ mod credits;
 mod documents;
 mod embeddings;
 mod gap_free;
+mod matching;
 mod profiles_and_applications;
 mod swipe_to_match;

@@ -1,5 +1,7 @@
-//! `hirestream bench credits`: ChargeCredits throughput on one wallet and across many, in a
-//! database of its own that is dropped afterwards.
+//! `hirestream bench …`: throughput and latency measurements, each in a database of its own
+//! that is dropped afterwards. Matching has a module of its own.
+
+pub mod matching;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

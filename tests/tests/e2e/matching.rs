@@ -1,0 +1,419 @@
+//! Matching end to end: profiles and jobs go in over HTTP, the matching projector embeds them
+//! with the local model into the embedded Qdrant index and keeps both feeds ranked; swipes
+//! and closed jobs leave the feeds; a replay from zero rebuilds the same feeds.
+
+use std::time::Duration;
+
+use api::process::{Matching, Parts};
+use domain::Role;
+use hirestream_tests::{eventually, RunningApp, TestEnv};
+use projections::matching::MatchingProjector;
+use projections::vectors::Collection;
+use projections::Projector;
+use reqwest::Method;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+fn skill(name: &str, proficiency: &str) -> Value {
+    json!({"name": name, "proficiency": proficiency})
+}
+
+fn rust_engineer(locations: &[&str]) -> Value {
+    json!({
+        "headline": "Backend engineer building event-sourced systems in Rust",
+        "summary": "Kafka pipelines, PostgreSQL event stores and real-time data services.",
+        "skills": [skill("Rust", "expert"), skill("PostgreSQL", "working"), skill("Kafka", "working")],
+        "years_experience": 5,
+        "target_titles": ["Senior Rust Engineer"],
+        "min_salary": {"amount": 80000, "currency": "EUR"},
+        "locations": locations,
+        "remote": "hybrid",
+        "work_authorizations": ["EU"],
+        "company_size": "small",
+        "pace": "fast"
+    })
+}
+
+fn job(
+    title: &str,
+    description: &str,
+    skills: Vec<Value>,
+    remote: &str,
+    locations: &[&str],
+) -> Value {
+    json!({
+        "title": title,
+        "description": description,
+        "skills": skills,
+        "min_years": 2,
+        "salary": {"min": 90000, "max": 120000, "currency": "EUR"},
+        "locations": locations,
+        "remote": remote
+    })
+}
+
+/// Sends a request that must succeed; returns its body.
+async fn ok(
+    app: &RunningApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> Value {
+    let (status, response) = app.call(method, path, Some(token), body).await;
+    assert!((200..300).contains(&status), "{path}: {status} {response}");
+    response
+}
+
+/// A GET that waits until the matching projector has applied `position`.
+async fn after(app: &RunningApp, path: &str, token: &str, position: &Value) -> Value {
+    let position = position["position"].as_str().expect("position");
+    let separator = if path.contains('?') { '&' } else { '?' };
+    ok(
+        app,
+        Method::GET,
+        &format!("{path}{separator}after={position}"),
+        token,
+        None,
+    )
+    .await
+}
+
+fn ids(feed: &Value, list: &str, id: &str) -> Vec<String> {
+    feed[list]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|e| e[id].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// Both feeds as stored, for comparison after a replay.
+async fn feeds_snapshot(env: &TestEnv) -> Vec<(String, Uuid, Uuid, i16, String)> {
+    sqlx::query_as(
+        "SELECT 'candidate', candidate_id, job_id, score, factors::text FROM candidate_feed
+         UNION ALL
+         SELECT 'job', candidate_id, job_id, score, factors::text FROM job_feed
+         ORDER BY 1, 2, 3",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .expect("feeds")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically() {
+    let env = TestEnv::new().await;
+    let app = env.start(Parts::everything()).await;
+    let employer = Uuid::new_v4();
+    let employer_token = env.token(employer, Role::Employer);
+    let (ada, grace) = (Uuid::new_v4(), Uuid::new_v4());
+    let ada_token = env.token(ada, Role::Candidate);
+    let grace_token = env.token(grace, Role::Candidate);
+
+    ok(
+        &app,
+        Method::POST,
+        "/employers",
+        &employer_token,
+        Some(json!({"name": "Acme Streams"})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::PUT,
+        &format!("/employers/{employer}/profile"),
+        &employer_token,
+        Some(json!({"name": "Acme Streams", "size": "small", "pace": "fast"})),
+    )
+    .await;
+    let mut written = Vec::new();
+    for (id, token, name, places) in [
+        (ada, &ada_token, "Ada", ["Berlin, Germany"]),
+        (grace, &grace_token, "Grace", ["Munich"]),
+    ] {
+        ok(
+            &app,
+            Method::POST,
+            "/candidates",
+            token,
+            Some(json!({"name": name, "email": format!("{name}@example.com")})),
+        )
+        .await;
+        written.push(
+            ok(
+                &app,
+                Method::PUT,
+                &format!("/candidates/{id}/profile"),
+                token,
+                Some(rust_engineer(&places)),
+            )
+            .await,
+        );
+    }
+
+    let postings = [
+        job(
+            "Senior Rust engineer, event sourcing",
+            "Build our event store and Kafka pipelines in Rust on PostgreSQL.",
+            vec![
+                skill("Rust", "expert"),
+                skill("PostgreSQL", "working"),
+                skill("Kafka", "working"),
+            ],
+            "remote",
+            &[],
+        ),
+        job(
+            "Platform engineer",
+            "Run Rust services and PostgreSQL on Kubernetes.",
+            vec![
+                skill("Rust", "expert"),
+                skill("PostgreSQL", "expert"),
+                skill("Kubernetes", "expert"),
+            ],
+            "remote",
+            &[],
+        ),
+        job(
+            "Backend engineer, Berlin office",
+            "Rust, Go and Kafka for our streaming platform, on site in Berlin.",
+            vec![
+                skill("Rust", "working"),
+                skill("Kafka", "working"),
+                skill("Go", "working"),
+            ],
+            "onsite",
+            &["Berlin"],
+        ),
+        job(
+            "Pastry chef",
+            "Croissants, tarts and laminated doughs for our café.",
+            vec![skill("Baking", "expert"), skill("Pastry", "expert")],
+            "onsite",
+            &["Berlin"],
+        ),
+        job(
+            "Rust engineer, Tokyo office",
+            "Rust services for real-time streaming, on site in Tokyo.",
+            vec![skill("Rust", "expert"), skill("Kafka", "working")],
+            "onsite",
+            &["Tokyo"],
+        ),
+    ];
+    let mut jobs = Vec::new();
+    for posting in postings {
+        let posted = ok(&app, Method::POST, "/jobs", &employer_token, Some(posting)).await;
+        jobs.push(posted["id"].as_str().expect("job id").to_owned());
+        written.push(posted);
+    }
+    let [event_sourcing, platform, berlin, pastry, tokyo] =
+        <[String; 5]>::try_from(jobs).expect("five jobs");
+
+    // Ada's feed, once every write above is reflected: ordered by score, each score the sum
+    // of its factors; the pastry job scores too low and the Tokyo one fails a hard filter.
+    let ada_feed_path = format!("/candidates/{ada}/feed");
+    for w in &written {
+        after(&app, &ada_feed_path, &ada_token, w).await;
+    }
+    let feed = ok(&app, Method::GET, &ada_feed_path, &ada_token, None).await;
+    let listed = ids(&feed, "jobs", "job_id");
+    assert_eq!(listed.first(), Some(&event_sourcing), "{feed:#}");
+    for expected in [&platform, &berlin] {
+        assert!(
+            listed.contains(expected),
+            "{expected} missing from {feed:#}"
+        );
+    }
+    for absent in [&pastry, &tokyo] {
+        assert!(
+            !listed.contains(absent),
+            "{absent} should not be in {feed:#}"
+        );
+    }
+    let entries = feed["jobs"].as_array().expect("jobs");
+    for pair in entries.windows(2) {
+        assert!(
+            pair[0]["score"].as_i64() >= pair[1]["score"].as_i64(),
+            "{feed:#}"
+        );
+    }
+    for entry in entries {
+        let score = entry["score"].as_f64().expect("score");
+        let sum: f64 = entry["factors"]
+            .as_object()
+            .expect("factors")
+            .values()
+            .map(|v| v.as_f64().expect("points"))
+            .sum();
+        assert!(score >= 60.0 && (score - sum).abs() <= 1.0, "{entry}");
+    }
+
+    // The employer sees both candidates for the platform job; a candidate cannot read it.
+    let platform_feed = ok(
+        &app,
+        Method::GET,
+        &format!("/jobs/{platform}/feed"),
+        &employer_token,
+        None,
+    )
+    .await;
+    let mut candidates = ids(&platform_feed, "candidates", "candidate_id");
+    candidates.sort();
+    let mut both = vec![ada.to_string(), grace.to_string()];
+    both.sort();
+    assert_eq!(candidates, both, "{platform_feed:#}");
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/jobs/{platform}/feed"),
+            Some(&ada_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/candidates/{grace}/feed"),
+            Some(&ada_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // Semantic search finds the event-sourcing job first; filters narrow it.
+    let found = ok(
+        &app,
+        Method::GET,
+        "/jobs/search?q=event%20store%20and%20Kafka%20pipelines%20in%20Rust",
+        &ada_token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        ids(&found, "jobs", "job_id").first(),
+        Some(&event_sourcing),
+        "{found:#}"
+    );
+    let on_site = ok(
+        &app,
+        Method::GET,
+        "/jobs/search?q=Rust%20streaming&remote=onsite&location=Berlin",
+        &ada_token,
+        None,
+    )
+    .await;
+    let mut on_site = ids(&on_site, "jobs", "job_id");
+    on_site.sort();
+    let mut in_berlin = vec![berlin.clone(), pastry.clone()];
+    in_berlin.sort();
+    assert_eq!(on_site, in_berlin);
+
+    // Ada likes the event-sourcing job: it leaves her feed, not Grace's.
+    let swiped = ok(
+        &app,
+        Method::POST,
+        &format!("/jobs/{event_sourcing}/swipe"),
+        &ada_token,
+        Some(json!({"decision": "like"})),
+    )
+    .await;
+    let feed = after(&app, &ada_feed_path, &ada_token, &swiped).await;
+    assert!(
+        !ids(&feed, "jobs", "job_id").contains(&event_sourcing),
+        "{feed:#}"
+    );
+    let grace_feed = ok(
+        &app,
+        Method::GET,
+        &format!("/candidates/{grace}/feed"),
+        &grace_token,
+        None,
+    )
+    .await;
+    assert!(ids(&grace_feed, "jobs", "job_id").contains(&event_sourcing));
+
+    // Closing the platform job takes it out of every feed and out of search.
+    let closed = ok(
+        &app,
+        Method::POST,
+        &format!("/jobs/{platform}/close"),
+        &employer_token,
+        None,
+    )
+    .await;
+    for (id, token) in [(ada, &ada_token), (grace, &grace_token)] {
+        let feed = after(&app, &format!("/candidates/{id}/feed"), token, &closed).await;
+        assert!(
+            !ids(&feed, "jobs", "job_id").contains(&platform),
+            "{feed:#}"
+        );
+    }
+    let platform_feed = ok(
+        &app,
+        Method::GET,
+        &format!("/jobs/{platform}/feed"),
+        &employer_token,
+        None,
+    )
+    .await;
+    assert_eq!(platform_feed["candidates"], json!([]));
+    let found = ok(
+        &app,
+        Method::GET,
+        "/jobs/search?q=Kubernetes%20platform&limit=10",
+        &ada_token,
+        None,
+    )
+    .await;
+    assert!(!ids(&found, "jobs", "job_id").contains(&platform));
+
+    // A replay from zero rebuilds the vector index and the feeds exactly.
+    let applied = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COALESCE(sum(sequence), 0)::bigint FROM projection_applied
+              WHERE projection = 'matching'",
+        )
+        .fetch_one(&env.pool)
+        .await
+        .expect("applied")
+    };
+    let events_applied = applied().await;
+    let before = feeds_snapshot(&env).await;
+    assert!(!before.is_empty());
+    app.stop().await;
+    {
+        let matching = Matching::open(&env.settings, env.pool.clone())
+            .await
+            .expect("open index");
+        let projector = Projector::new(
+            MatchingProjector::new(
+                matching.index.clone(),
+                matching.cached.clone(),
+                api::process::matching_config(&env.settings),
+            ),
+            env.pool.clone(),
+            api::process::projector_config(&env.settings),
+        );
+        projector.reset().await.expect("reset");
+        assert_eq!(
+            matching.index.count(Collection::Jobs).await.expect("count"),
+            0
+        );
+        assert!(feeds_snapshot(&env).await.is_empty());
+    }
+    let app = env.start(Parts::everything()).await;
+    eventually("the replay", Duration::from_secs(120), || async {
+        (applied().await == events_applied).then_some(())
+    })
+    .await;
+    assert_eq!(feeds_snapshot(&env).await, before);
+    let matching_jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM matching_job WHERE open")
+        .fetch_one(&env.pool)
+        .await
+        .expect("count");
+    assert_eq!(matching_jobs, 4);
+    app.stop().await;
+    env.cleanup().await;
+}
