@@ -193,8 +193,8 @@ impl Matching {
 
 pub fn matching_config(settings: &Settings) -> MatchingConfig {
     MatchingConfig {
-        neighbours: settings.matching.neighbours,
-        feed_size: settings.matching.feed_size,
+        neighbours: settings.matching.neighbours.max(1),
+        feed_size: settings.matching.feed_size.max(1),
         refill_below: settings.matching.refill_below,
     }
 }

@@ -262,7 +262,8 @@ impl Default for Settings {
             },
             log: LogSettings {
                 format: LogFormat::Text,
-                filter: "info".into(),
+                // The embedded vector engine warns about process-wide flags it never needs.
+                filter: "info,qdrant_edge=error".into(),
             },
         }
     }

@@ -100,15 +100,27 @@ pub fn score(
     })
 }
 
+/// Longest text embedded: models read a few hundred tokens at most (all-MiniLM-L6-v2 256),
+/// and remote ones refuse very long inputs.
+pub const MAX_EMBEDDED_CHARS: usize = 2_000;
+
+fn clip(text: &str) -> &str {
+    match text.char_indices().nth(MAX_EMBEDDED_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
 /// The text a job is embedded from: what it is, the skills it needs, then its description.
 pub fn job_text(job: &JobDetails) -> String {
     let skills: Vec<&str> = job.skills.iter().map(|s| s.name.as_str()).collect();
-    format!(
+    let text = format!(
         "{}. Skills: {}. {}",
         job.title.trim(),
         skills.join(", "),
         job.description.trim()
-    )
+    );
+    clip(&text).to_owned()
 }
 
 /// The text a candidate is embedded from: who they are, what they want, what they know.
@@ -129,7 +141,7 @@ pub fn candidate_text(profile: &CandidateProfile) -> String {
         text.push(' ');
         text.push_str(profile.summary.trim());
     }
-    text
+    clip(&text).to_owned()
 }
 
 fn same_place(a: &str, b: &str) -> bool {

@@ -143,7 +143,15 @@ pub async fn matching(
         let pool = commands::db::connect(&url, 8).await?;
         commands::db::migrate(&pool).await?;
         let model = crate::process::embedder(settings)?;
-        let cached: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model.clone(), pool.clone()));
+        // Embeddings are remembered in the configured database's cache when it has one (they
+        // depend only on the model and the text), so that a second run does not compute the
+        // market's texts again; else in the benchmark's own database.
+        let main = commands::db::connect(&server, 2).await?;
+        let shared: bool = sqlx::query_scalar("SELECT to_regclass('embedding_cache') IS NOT NULL")
+            .fetch_one(&main)
+            .await?;
+        let cache_pool = if shared { main } else { pool.clone() };
+        let cached: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model.clone(), cache_pool));
         let edge = EdgeIndex::open(&dir, model.dimensions())?;
         let index: Arc<dyn VectorIndex> = Arc::new(edge.clone());
         let projector = Projector::new(
@@ -166,8 +174,11 @@ pub async fn matching(
             .chain(market.candidates.iter().map(|c| candidate_text(&c.profile)))
             .collect();
         let started = Instant::now();
-        for chunk in texts.chunks(512) {
+        for (n, chunk) in texts.chunks(512).enumerate() {
             cached.embed(chunk).await?;
+            if n % 10 == 9 {
+                tracing::info!(embedded = (n + 1) * 512, of = texts.len(), "embedding");
+            }
         }
         let embedding = Throughput {
             count: texts.len(),
@@ -775,6 +786,9 @@ const FAMILIES: &[Family] = &[
     },
 ];
 
+/// Employers in every market; jobs are spread over them.
+const EMPLOYERS: usize = 2_000;
+
 const SENIORITY: [(&str, i32, i64); 5] = [
     ("Junior", 0, 45_000),
     ("", 2, 65_000),
@@ -908,6 +922,8 @@ fn arrangement(rng: &mut Rng) -> WorkArrangement {
 }
 
 impl Market {
+    /// The same seed gives the same market, and a larger market starts with a smaller one's
+    /// jobs and candidates (each has a stream of its own).
     fn generate(jobs: usize, candidates: usize) -> Self {
         let mut rng = Rng(2026);
         let sizes = [
@@ -918,7 +934,7 @@ impl Market {
             CompanySize::Enterprise,
         ];
         let paces = [Pace::Steady, Pace::Balanced, Pace::Fast];
-        let employers: Vec<SyntheticEmployer> = (0..(jobs / 10).max(1))
+        let employers: Vec<SyntheticEmployer> = (0..EMPLOYERS)
             .map(|n| SyntheticEmployer {
                 id: rng.id(),
                 profile: EmployerProfile {
@@ -930,6 +946,7 @@ impl Market {
                 },
             })
             .collect();
+        let mut rng = Rng(2027);
         let jobs = (0..jobs)
             .map(|n| {
                 let employer = &employers[rng.below(employers.len())];
@@ -981,6 +998,7 @@ impl Market {
                 }
             })
             .collect();
+        let mut rng = Rng(2028);
         let candidates = (0..candidates)
             .map(|_| {
                 let family = &FAMILIES[rng.popular(FAMILIES.len())];

@@ -17,6 +17,7 @@
 pub mod feeds;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use commands::embeddings::Embedder;
@@ -67,12 +68,22 @@ pub struct MatchingProjector {
     pending: Mutex<Pending>,
     /// What the last batch's scoring did.
     last: Mutex<Rescored>,
+    /// Points written since the index was last optimised, and whether it is being now.
+    written: AtomicUsize,
+    optimizing: Arc<AtomicBool>,
 }
+
+/// The index is optimised in the background after this many points were written.
+const OPTIMIZE_EVERY: usize = 10_000;
 
 #[derive(Debug, Default)]
 struct Pending {
+    /// Changed: embedded, indexed and scored again from scratch.
     candidates: BTreeSet<Uuid>,
     jobs: BTreeSet<Uuid>,
+    /// Thinned by swipes: their own feed is topped up from the index.
+    refill_candidates: BTreeSet<Uuid>,
+    refill_jobs: BTreeSet<Uuid>,
 }
 
 /// What one batch's scoring did, for logs and the benchmark.
@@ -80,6 +91,8 @@ struct Pending {
 pub struct Rescored {
     pub candidates: usize,
     pub jobs: usize,
+    /// Points written to the index.
+    pub indexed: usize,
     pub pairs_scored: usize,
 }
 
@@ -95,7 +108,28 @@ impl MatchingProjector {
             config,
             pending: Mutex::new(Pending::default()),
             last: Mutex::new(Rescored::default()),
+            written: AtomicUsize::new(0),
+            optimizing: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Starts optimising the index in the background once enough points were written since
+    /// the last time (and it is not running already).
+    fn maybe_optimize(&self, points: usize) {
+        let written = self.written.fetch_add(points, Ordering::Relaxed) + points;
+        if written < OPTIMIZE_EVERY || self.optimizing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.written.store(0, Ordering::Relaxed);
+        let (index, optimizing) = (Arc::clone(&self.index), Arc::clone(&self.optimizing));
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            match index.optimize().await {
+                Ok(()) => tracing::info!(elapsed = ?started.elapsed(), "vector index optimised"),
+                Err(error) => tracing::warn!(%error, "vector index optimisation failed"),
+            }
+            optimizing.store(false, Ordering::Release);
+        });
     }
 
     /// What the last batch's scoring did.
@@ -267,34 +301,54 @@ impl MatchingProjector {
                 .execute(&mut *tx)
                 .await?;
         }
-        let left: i64 = if by_candidate {
-            sqlx::query_scalar("SELECT count(*) FROM candidate_feed WHERE candidate_id = $1")
-                .bind(candidate_id)
-        } else {
-            sqlx::query_scalar("SELECT count(*) FROM job_feed WHERE job_id = $1").bind(job_id)
-        }
-        .fetch_one(&mut *tx)
-        .await?;
-        if (left as usize) < self.config.refill_below {
+        if (by_candidate || passed) && self.thin(tx, Feed::Candidate, candidate_id).await? {
             self.mark(|p| {
-                if by_candidate {
-                    p.candidates.insert(candidate_id);
-                } else {
-                    p.jobs.insert(job_id);
-                }
+                p.refill_candidates.insert(candidate_id);
+            });
+        }
+        if (!by_candidate || passed) && self.thin(tx, Feed::Job, job_id).await? {
+            self.mark(|p| {
+                p.refill_jobs.insert(job_id);
             });
         }
         Ok(())
     }
 
+    /// Whether the owner's feed holds fewer entries than the refill mark.
+    async fn thin(&self, tx: &mut PgConnection, feed: Feed, owner: Uuid) -> Result<bool, Error> {
+        let (table, owner_column, _) = feed.columns();
+        let left: i64 = sqlx::query_scalar(&format!(
+            "SELECT count(*) FROM {table} WHERE {owner_column} = $1"
+        ))
+        .bind(owner)
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok((left as usize) < self.config.refill_below)
+    }
+
     /// Embeds and indexes what the batch changed, then scores it against its neighbours.
     pub async fn rescore(&self, tx: &mut PgConnection) -> Result<Rescored, Error> {
         let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-        if pending.candidates.is_empty() && pending.jobs.is_empty() {
-            return Ok(Rescored::default());
-        }
+        // Those scored again anyway need no refill.
+        let refill_jobs: Vec<Uuid> = pending
+            .refill_jobs
+            .difference(&pending.jobs)
+            .copied()
+            .collect();
+        let refill_candidates: Vec<Uuid> = pending
+            .refill_candidates
+            .difference(&pending.candidates)
+            .copied()
+            .collect();
         let job_ids: Vec<Uuid> = pending.jobs.into_iter().collect();
         let candidate_ids: Vec<Uuid> = pending.candidates.into_iter().collect();
+        if job_ids.is_empty()
+            && candidate_ids.is_empty()
+            && refill_jobs.is_empty()
+            && refill_candidates.is_empty()
+        {
+            return Ok(Rescored::default());
+        }
 
         let jobs = load_jobs(tx, &job_ids).await?;
         let (open, closed): (Vec<&JobRow>, Vec<&JobRow>) = jobs.iter().partition(|j| j.open);
@@ -311,49 +365,75 @@ impl MatchingProjector {
             .execute(&mut *tx)
             .await?;
 
-        let job_texts: Vec<String> = open
-            .iter()
-            .map(|j| matching::job_text(&j.details))
-            .collect();
-        let job_vectors = self.embedder.embed(&job_texts).await?;
-        let points = open
-            .iter()
-            .zip(&job_vectors)
-            .map(|(job, vector)| Point {
-                id: job.job_id,
-                vector: vector.clone(),
-                payload: job_payload(job.employer_id, &job.details),
-            })
-            .collect();
-        self.index.upsert(Collection::Jobs, points).await?;
-
+        let job_vectors = self
+            .index_points(
+                Collection::Jobs,
+                open.iter()
+                    .map(|j| {
+                        let payload = job_payload(j.employer_id, &j.details);
+                        (j.job_id, matching::job_text(&j.details), payload)
+                    })
+                    .collect(),
+            )
+            .await?;
         let candidates = load_candidates(tx, &candidate_ids).await?;
-        let candidate_texts: Vec<String> = candidates
-            .values()
-            .map(|c| matching::candidate_text(&c.profile))
-            .collect();
-        let candidate_vectors = self.embedder.embed(&candidate_texts).await?;
-        let points = candidates
-            .values()
-            .zip(&candidate_vectors)
-            .map(|(candidate, vector)| Point {
-                id: candidate.candidate_id,
-                vector: vector.clone(),
-                payload: candidate_payload(&candidate.profile),
-            })
-            .collect();
-        self.index.upsert(Collection::Candidates, points).await?;
+        let candidate_vectors = self
+            .index_points(
+                Collection::Candidates,
+                candidates
+                    .values()
+                    .map(|c| {
+                        let payload = candidate_payload(&c.profile);
+                        (
+                            c.candidate_id,
+                            matching::candidate_text(&c.profile),
+                            payload,
+                        )
+                    })
+                    .collect(),
+            )
+            .await?;
         self.index.flush().await?;
 
         let open: Vec<(&JobRow, &Vec<f32>)> = open.into_iter().zip(&job_vectors).collect();
         let candidates: Vec<(&CandidateRow, &Vec<f32>)> =
             candidates.values().zip(&candidate_vectors).collect();
         let mut touched = Touched::default();
-        let jobs_scored = self.rescore_jobs(tx, &open, &mut touched).await?;
-        let rescored_jobs: Vec<Uuid> = open.iter().map(|(j, _)| j.job_id).collect();
-        let candidates_scored = self
-            .rescore_candidates(tx, &candidates, &rescored_jobs, &mut touched)
+        let mut pairs_scored = self
+            .rescore_jobs(tx, &open, Scope::Change, &mut touched)
             .await?;
+        let rescored_jobs: Vec<Uuid> = open.iter().map(|(j, _)| j.job_id).collect();
+        pairs_scored += self
+            .rescore_candidates(tx, &candidates, &rescored_jobs, Scope::Change, &mut touched)
+            .await?;
+
+        // Refills: the vectors are in the index (and the embedding cache) already.
+        let thin_jobs: Vec<JobRow> = load_jobs(tx, &refill_jobs)
+            .await?
+            .into_iter()
+            .filter(|j| j.open)
+            .collect();
+        let texts: Vec<String> = thin_jobs
+            .iter()
+            .map(|j| matching::job_text(&j.details))
+            .collect();
+        let vectors = self.embedder.embed(&texts).await?;
+        let thin_jobs: Vec<(&JobRow, &Vec<f32>)> = thin_jobs.iter().zip(&vectors).collect();
+        pairs_scored += self
+            .rescore_jobs(tx, &thin_jobs, Scope::Refill, &mut touched)
+            .await?;
+        let thin_candidates = load_candidates(tx, &refill_candidates).await?;
+        let texts: Vec<String> = thin_candidates
+            .values()
+            .map(|c| matching::candidate_text(&c.profile))
+            .collect();
+        let vectors = self.embedder.embed(&texts).await?;
+        let thin_candidates: Vec<(&CandidateRow, &Vec<f32>)> =
+            thin_candidates.values().zip(&vectors).collect();
+        pairs_scored += self
+            .rescore_candidates(tx, &thin_candidates, &[], Scope::Refill, &mut touched)
+            .await?;
+
         prune(
             tx,
             Feed::Candidate,
@@ -363,26 +443,60 @@ impl MatchingProjector {
         .await?;
         prune(tx, Feed::Job, &touched.jobs, self.config.feed_size).await?;
         Ok(Rescored {
-            candidates: candidates.len(),
-            jobs: open.len(),
-            pairs_scored: jobs_scored + candidates_scored,
+            candidates: candidates.len() + thin_candidates.len(),
+            jobs: open.len() + thin_jobs.len(),
+            indexed: candidates.len() + open.len(),
+            pairs_scored,
         })
     }
 
-    /// Scores each job against the candidates nearest it and rewrites its entries in every
-    /// feed. Returns the pairs scored.
+    /// Embeds each entity's text (through the cache) and writes it to the index with its
+    /// payload; returns the vectors, in order.
+    async fn index_points(
+        &self,
+        collection: Collection,
+        entities: Vec<(Uuid, String, Map<String, Value>)>,
+    ) -> Result<Vec<Vec<f32>>, Error> {
+        let texts: Vec<String> = entities.iter().map(|(_, text, _)| text.clone()).collect();
+        let vectors = self.embedder.embed(&texts).await?;
+        let points = entities
+            .into_iter()
+            .zip(&vectors)
+            .map(|((id, _, payload), vector)| Point {
+                id,
+                vector: vector.clone(),
+                payload,
+            })
+            .collect();
+        self.index.upsert(collection, points).await?;
+        Ok(vectors)
+    }
+
+    /// Scores each job against the candidates nearest it. For a change, rewrites its entries
+    /// in every feed; for a refill, only tops up its own feed with candidates not decided
+    /// on yet. Returns the pairs scored.
     async fn rescore_jobs(
         &self,
         tx: &mut PgConnection,
         jobs: &[(&JobRow, &Vec<f32>)],
+        scope: Scope,
         touched: &mut Touched,
     ) -> Result<usize, Error> {
         if jobs.is_empty() {
             return Ok(0);
         }
+        let job_ids: Vec<Uuid> = jobs.iter().map(|(j, _)| j.job_id).collect();
+        let swipes = load_swipes(tx, "job_id", &job_ids).await?;
         let mut hits = Vec::with_capacity(jobs.len());
         for (job, vector) in jobs {
-            let filter = candidates_for(&job.details);
+            let mut filter = candidates_for(&job.details);
+            if scope == Scope::Refill {
+                filter.exclude = swipes
+                    .iter()
+                    .filter(|s| s.job_id == job.job_id && !s.in_job_feed())
+                    .map(|s| s.candidate_id)
+                    .collect();
+            }
             hits.push(
                 self.index
                     .search(
@@ -396,10 +510,8 @@ impl MatchingProjector {
         }
         let candidate_ids: Vec<Uuid> = hits.iter().flatten().map(|h| h.id).collect();
         let candidates = load_candidates(tx, &candidate_ids).await?;
-        let job_ids: Vec<Uuid> = jobs.iter().map(|(j, _)| j.job_id).collect();
         let employer_ids: Vec<Uuid> = jobs.iter().map(|(j, _)| j.employer_id).collect();
         let employers = load_employers(tx, &employer_ids).await?;
-        let swipes = load_swipes(tx, "job_id", &job_ids).await?;
         let mut entries = Vec::new();
         for ((job, _), hits) in jobs.iter().zip(&hits) {
             let side = JobSide {
@@ -412,6 +524,13 @@ impl MatchingProjector {
         }
         let scored = entries.len();
         let (for_candidates, for_jobs) = split_by_swipes(entries, &swipes);
+        let size = self.config.feed_size;
+        if scope == Scope::Refill {
+            touched
+                .jobs
+                .extend(add(tx, Feed::Job, for_jobs, size).await?);
+            return Ok(scored);
+        }
         sqlx::query("DELETE FROM candidate_feed WHERE job_id = ANY($1)")
             .bind(&job_ids)
             .execute(&mut *tx)
@@ -420,7 +539,6 @@ impl MatchingProjector {
             .bind(&job_ids)
             .execute(&mut *tx)
             .await?;
-        let size = self.config.feed_size;
         touched
             .candidates
             .extend(add(tx, Feed::Candidate, for_candidates, size).await?);
@@ -430,14 +548,16 @@ impl MatchingProjector {
         Ok(scored)
     }
 
-    /// Scores each candidate against the open jobs nearest them and rewrites their entries
-    /// in every feed, but for pairs with a job in `rescored_jobs` (just scored from the
-    /// job's side, with the same result). Returns the pairs scored.
+    /// Scores each candidate against the open jobs nearest them. For a change, rewrites
+    /// their entries in every feed, but for pairs with a job in `rescored_jobs` (just scored
+    /// from the job's side, with the same result); for a refill, only tops up their own feed
+    /// with jobs they have not decided on. Returns the pairs scored.
     async fn rescore_candidates(
         &self,
         tx: &mut PgConnection,
         candidates: &[(&CandidateRow, &Vec<f32>)],
         rescored_jobs: &[Uuid],
+        scope: Scope,
         touched: &mut Touched,
     ) -> Result<usize, Error> {
         if candidates.is_empty() {
@@ -447,14 +567,17 @@ impl MatchingProjector {
         let swipes = load_swipes(tx, "candidate_id", &candidate_ids).await?;
         let mut hits = Vec::with_capacity(candidates.len());
         for (candidate, vector) in candidates {
-            // Pairs either side passed on are in neither feed; a liked pair stays in one.
+            // A change leaves out pairs in neither feed (a liked pair stays in one); a
+            // refill, every pair not in the candidate's feed.
             let mut filter = jobs_for(&candidate.profile);
             filter.exclude = swipes
                 .iter()
                 .filter(|s| {
-                    let pass = |d: &Option<String>| d.as_deref() == Some("pass");
                     s.candidate_id == candidate.candidate_id
-                        && (pass(&s.candidate_decision) || pass(&s.employer_decision))
+                        && match scope {
+                            Scope::Change => !s.in_candidate_feed() && !s.in_job_feed(),
+                            Scope::Refill => !s.in_candidate_feed(),
+                        }
                 })
                 .map(|s| s.job_id)
                 .collect();
@@ -486,6 +609,13 @@ impl MatchingProjector {
         }
         let scored = entries.len();
         let (for_candidates, for_jobs) = split_by_swipes(entries, &swipes);
+        let size = self.config.feed_size;
+        if scope == Scope::Refill {
+            touched
+                .candidates
+                .extend(add(tx, Feed::Candidate, for_candidates, size).await?);
+            return Ok(scored);
+        }
         sqlx::query(
             "DELETE FROM candidate_feed WHERE candidate_id = ANY($1) AND NOT job_id = ANY($2)",
         )
@@ -498,7 +628,6 @@ impl MatchingProjector {
             .bind(rescored_jobs)
             .execute(&mut *tx)
             .await?;
-        let size = self.config.feed_size;
         touched
             .candidates
             .extend(add(tx, Feed::Candidate, for_candidates, size).await?);
@@ -507,6 +636,15 @@ impl MatchingProjector {
             .extend(add(tx, Feed::Job, for_jobs, size).await?);
         Ok(scored)
     }
+}
+
+/// Why an entity is scored again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// It changed: its entries everywhere are stale.
+    Change,
+    /// Swipes thinned its own feed: top it up.
+    Refill,
 }
 
 /// Owners of feeds that gained entries, to be cut back to size at the end of the batch.
@@ -544,6 +682,7 @@ impl Projection for MatchingProjector {
     async fn finish_batch(&self, tx: &mut PgConnection) -> Result<(), Error> {
         let rescored = self.rescore(tx).await?;
         *self.last.lock().unwrap_or_else(|e| e.into_inner()) = rescored;
+        self.maybe_optimize(rescored.indexed);
         if rescored != Rescored::default() {
             tracing::debug!(?rescored, "feeds rescored");
         }
@@ -776,21 +915,32 @@ fn entry(
     })
 }
 
+impl SwipeRow {
+    /// The candidate has not swiped the job, and the employer has not passed on them.
+    fn in_candidate_feed(&self) -> bool {
+        self.candidate_decision.is_none() && self.employer_decision.as_deref() != Some("pass")
+    }
+
+    /// The employer has not swiped the candidate, and the candidate has not passed.
+    fn in_job_feed(&self) -> bool {
+        self.employer_decision.is_none() && self.candidate_decision.as_deref() != Some("pass")
+    }
+}
+
 /// The entries for candidates' feeds and for jobs' feeds, leaving out what swipes took out.
 fn split_by_swipes(entries: Vec<Entry>, swipes: &[SwipeRow]) -> (Vec<Entry>, Vec<Entry>) {
     let decided: HashMap<(Uuid, Uuid), &SwipeRow> = swipes
         .iter()
         .map(|s| ((s.candidate_id, s.job_id), s))
         .collect();
-    let pass = |d: &Option<String>| d.as_deref() == Some("pass");
     let mut for_candidates = Vec::new();
     let mut for_jobs = Vec::new();
     for entry in entries {
         let swipe = decided.get(&(entry.candidate_id, entry.job_id));
-        if swipe.is_none_or(|s| s.candidate_decision.is_none() && !pass(&s.employer_decision)) {
+        if swipe.is_none_or(|s| s.in_candidate_feed()) {
             for_candidates.push(entry.clone());
         }
-        if swipe.is_none_or(|s| s.employer_decision.is_none() && !pass(&s.candidate_decision)) {
+        if swipe.is_none_or(|s| s.in_job_feed()) {
             for_jobs.push(entry);
         }
     }
@@ -839,9 +989,10 @@ async fn add(
 ) -> Result<Vec<Uuid>, Error> {
     // Feed order: score, then similarity, then the other side's id.
     entries.sort_by(|a, b| {
-        (a.owner(feed), b.score.total, b.similarity)
-            .partial_cmp(&(b.owner(feed), a.score.total, a.similarity))
-            .unwrap_or(std::cmp::Ordering::Equal)
+        a.owner(feed)
+            .cmp(&b.owner(feed))
+            .then(b.score.total.cmp(&a.score.total))
+            .then(b.similarity.total_cmp(&a.similarity))
             .then(a.other(feed).cmp(&b.other(feed)))
     });
     let mut kept: Vec<Entry> = Vec::with_capacity(entries.len());

@@ -4,7 +4,7 @@
 //! writer per shard); searches run alongside them.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -46,23 +46,6 @@ impl EdgeIndex {
         Ok(Self(Arc::new(Shards::open(dir, dimensions)?)))
     }
 
-    /// Builds the search graph of segments grown past the engine's indexing threshold and
-    /// merges small segments. Blocks while it works; searches go on meanwhile.
-    pub async fn optimize(&self) -> Result<(), IndexError> {
-        for collection in Collection::ALL {
-            let shards = Arc::clone(&self.0);
-            blocking(move || {
-                let shard = shards.shard(collection);
-                let _writer = shard.writing.lock().map_err(engine)?;
-                let current = Arc::clone(&shard.engine);
-                current.optimize().map_err(engine)?;
-                Ok(())
-            })
-            .await?;
-        }
-        Ok(())
-    }
-
     fn write(
         &self,
         collection: Collection,
@@ -71,7 +54,7 @@ impl EdgeIndex {
         let shards = Arc::clone(&self.0);
         blocking(move || {
             let shard = shards.shard(collection);
-            let _writer = shard.writing.lock().map_err(engine)?;
+            let _writer = shard.writing.lock().unwrap_or_else(PoisonError::into_inner);
             let current = Arc::clone(&shard.engine);
             current.update(operation).map_err(engine)
         })
@@ -247,7 +230,7 @@ impl VectorIndex for EdgeIndex {
         blocking(move || {
             for collection in Collection::ALL {
                 let shard = index.shard(collection);
-                let _writer = shard.writing.lock().map_err(engine)?;
+                let _writer = shard.writing.lock().unwrap_or_else(PoisonError::into_inner);
                 shard.engine.flush();
             }
             Ok(())
@@ -267,6 +250,26 @@ impl VectorIndex for EdgeIndex {
                 index.write(collection, everything).await?;
             }
             index.flush().await
+        }
+        .boxed()
+    }
+
+    /// Runs the engine's optimisers until they have nothing left to do. Blocks writes
+    /// meanwhile; searches go on.
+    fn optimize(&self) -> BoxFuture<'_, Result<(), IndexError>> {
+        let shards = Arc::clone(&self.0);
+        async move {
+            for collection in Collection::ALL {
+                let shards = Arc::clone(&shards);
+                blocking(move || {
+                    let shard = shards.shard(collection);
+                    let _writer = shard.writing.lock().unwrap_or_else(PoisonError::into_inner);
+                    shard.engine.optimize().map_err(engine)?;
+                    Ok(())
+                })
+                .await?;
+            }
+            Ok(())
         }
         .boxed()
     }

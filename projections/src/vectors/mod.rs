@@ -144,6 +144,12 @@ pub trait VectorIndex: Send + Sync + std::fmt::Debug {
 
     /// How many points a collection holds.
     fn count(&self, collection: Collection) -> BoxFuture<'_, Result<usize, IndexError>>;
+
+    /// Builds search graphs for grown segments and reclaims deleted points. A server does
+    /// this by itself.
+    fn optimize(&self) -> BoxFuture<'_, Result<(), IndexError>> {
+        futures::FutureExt::boxed(async { Ok(()) })
+    }
 }
 
 /// The filter in Qdrant's JSON filter language, which both engines read.
@@ -176,17 +182,18 @@ pub(crate) fn filter_json(filter: &Filter) -> Value {
     Value::Object(json)
 }
 
-/// Lower-cased place names with each comma-separated part on its own ("Berlin, Germany" →
-/// "berlin, germany", "berlin", "germany"), so that a keyword filter finds the same places
-/// the match score's location rule does; `*` stands for "anywhere" when there are none.
+/// Lower-cased place names, each also split into its comma-separated parts and its words
+/// ("Berlin, Germany" → "berlin, germany", "berlin", "germany"), so that a keyword filter lets
+/// through every pair the match score's location rule (one name contains the other) accepts,
+/// and a few more; `*` stands for "anywhere" when there are none.
 pub fn place_tokens(places: &[String]) -> Vec<String> {
     let mut tokens: Vec<String> = Vec::new();
     for place in places {
         let place = place.trim().to_lowercase();
-        if place.is_empty() {
-            continue;
-        }
-        for part in std::iter::once(place.as_str()).chain(place.split(',').map(str::trim)) {
+        let parts = std::iter::once(place.as_str())
+            .chain(place.split(',').map(str::trim))
+            .chain(place.split(|c: char| !c.is_alphanumeric()));
+        for part in parts {
             if !part.is_empty() && !tokens.iter().any(|t| t == part) {
                 tokens.push(part.to_owned());
             }
@@ -370,6 +377,11 @@ mod tests {
             place_tokens(&["Berlin, Germany".into(), " berlin ".into()]),
             vec!["berlin, germany", "berlin", "germany"]
         );
+        // A place that contains another shares a token with it.
+        let bay_area = place_tokens(&["San Francisco Bay Area".into()]);
+        assert!(place_tokens(&["San Francisco".into()])
+            .iter()
+            .any(|t| bay_area.contains(t)));
         assert_eq!(place_tokens(&[]), vec![ANYWHERE]);
     }
 

@@ -310,6 +310,31 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
     in_berlin.sort();
     assert_eq!(on_site, in_berlin);
 
+    // Bad queries get a 400 with the error shape.
+    for path in [
+        "/jobs/search".to_owned(),
+        "/jobs/search?q=%20".to_owned(),
+        "/jobs/search?q=rust&limit=0".to_owned(),
+        "/jobs/search?q=rust&remote=sometimes".to_owned(),
+        "/jobs/search?q=rust&min_salary=-5".to_owned(),
+        "/jobs/search?q=rust&colour=blue".to_owned(),
+        format!("/candidates/{ada}/feed?limit=500"),
+        format!("/candidates/{ada}/feed?after=nonsense"),
+    ] {
+        let (status, body) = app.call(Method::GET, &path, Some(&ada_token), None).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["error"]["code"].is_string(), "{path}: {body}");
+    }
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/jobs/{}/feed", Uuid::new_v4()),
+            Some(&employer_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
     // Ada likes the event-sourcing job: it leaves her feed, not Grace's.
     let swiped = ok(
         &app,
