@@ -158,7 +158,13 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("connecting to PostgreSQL")?;
     let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
+    // Long-running parts stop gracefully on a signal; one-shot commands just end.
+    if matches!(
+        cli.command,
+        Command::Up | Command::Serve | Command::Relay | Command::Project { .. }
+    ) {
+        tokio::spawn(stop_on_signal(shutdown.clone()));
+    }
 
     let parts = match cli.command {
         Command::Import {

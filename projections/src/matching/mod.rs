@@ -522,7 +522,8 @@ impl MatchingProjector {
                 entry(candidates.get(&hit.id)?, job.job_id, side, hit.similarity)
             }));
         }
-        let scored = entries.len();
+        // Every neighbour found is a pair scored (or ruled out by a hard filter).
+        let scored = hits.iter().map(Vec::len).sum();
         let (for_candidates, for_jobs) = split_by_swipes(entries, &swipes);
         let size = self.config.feed_size;
         if scope == Scope::Refill {
@@ -607,7 +608,8 @@ impl MatchingProjector {
                 entry(candidate, job.job_id, side, hit.similarity)
             }));
         }
-        let scored = entries.len();
+        // Every neighbour found is a pair scored (or ruled out by a hard filter).
+        let scored = hits.iter().map(Vec::len).sum();
         let (for_candidates, for_jobs) = split_by_swipes(entries, &swipes);
         let size = self.config.feed_size;
         if scope == Scope::Refill {
