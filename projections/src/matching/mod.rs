@@ -522,31 +522,20 @@ impl MatchingProjector {
                 entry(candidates.get(&hit.id)?, job.job_id, side, hit.similarity)
             }));
         }
-        // Every neighbour found is a pair scored (or ruled out by a hard filter).
-        let scored = hits.iter().map(Vec::len).sum();
-        let (for_candidates, for_jobs) = split_by_swipes(entries, &swipes);
-        let size = self.config.feed_size;
-        if scope == Scope::Refill {
-            touched
-                .jobs
-                .extend(add(tx, Feed::Job, for_jobs, size).await?);
-            return Ok(scored);
+        if scope == Scope::Change {
+            sqlx::query("DELETE FROM candidate_feed WHERE job_id = ANY($1)")
+                .bind(&job_ids)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM job_feed WHERE job_id = ANY($1)")
+                .bind(&job_ids)
+                .execute(&mut *tx)
+                .await?;
         }
-        sqlx::query("DELETE FROM candidate_feed WHERE job_id = ANY($1)")
-            .bind(&job_ids)
-            .execute(&mut *tx)
+        self.place(tx, entries, &swipes, scope, Feed::Job, touched)
             .await?;
-        sqlx::query("DELETE FROM job_feed WHERE job_id = ANY($1)")
-            .bind(&job_ids)
-            .execute(&mut *tx)
-            .await?;
-        touched
-            .candidates
-            .extend(add(tx, Feed::Candidate, for_candidates, size).await?);
-        touched
-            .jobs
-            .extend(add(tx, Feed::Job, for_jobs, size).await?);
-        Ok(scored)
+        // Every neighbour found is a pair scored (or ruled out by a hard filter).
+        Ok(hits.iter().map(Vec::len).sum())
     }
 
     /// Scores each candidate against the open jobs nearest them. For a change, rewrites
@@ -608,35 +597,52 @@ impl MatchingProjector {
                 entry(candidate, job.job_id, side, hit.similarity)
             }));
         }
-        // Every neighbour found is a pair scored (or ruled out by a hard filter).
-        let scored = hits.iter().map(Vec::len).sum();
-        let (for_candidates, for_jobs) = split_by_swipes(entries, &swipes);
-        let size = self.config.feed_size;
-        if scope == Scope::Refill {
-            touched
-                .candidates
-                .extend(add(tx, Feed::Candidate, for_candidates, size).await?);
-            return Ok(scored);
-        }
-        sqlx::query(
-            "DELETE FROM candidate_feed WHERE candidate_id = ANY($1) AND NOT job_id = ANY($2)",
-        )
-        .bind(&candidate_ids)
-        .bind(rescored_jobs)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM job_feed WHERE candidate_id = ANY($1) AND NOT job_id = ANY($2)")
+        if scope == Scope::Change {
+            sqlx::query(
+                "DELETE FROM candidate_feed WHERE candidate_id = ANY($1) AND NOT job_id = ANY($2)",
+            )
             .bind(&candidate_ids)
             .bind(rescored_jobs)
             .execute(&mut *tx)
             .await?;
-        touched
-            .candidates
-            .extend(add(tx, Feed::Candidate, for_candidates, size).await?);
-        touched
-            .jobs
-            .extend(add(tx, Feed::Job, for_jobs, size).await?);
-        Ok(scored)
+            sqlx::query(
+                "DELETE FROM job_feed WHERE candidate_id = ANY($1) AND NOT job_id = ANY($2)",
+            )
+            .bind(&candidate_ids)
+            .bind(rescored_jobs)
+            .execute(&mut *tx)
+            .await?;
+        }
+        self.place(tx, entries, &swipes, scope, Feed::Candidate, touched)
+            .await?;
+        // Every neighbour found is a pair scored (or ruled out by a hard filter).
+        Ok(hits.iter().map(Vec::len).sum())
+    }
+
+    /// Puts scored entries into the feeds, minus what swipes took out: for a change (whose
+    /// stale entries the caller deleted) into both, for a refill only into the `own` feed.
+    async fn place(
+        &self,
+        tx: &mut PgConnection,
+        entries: Vec<Entry>,
+        swipes: &[SwipeRow],
+        scope: Scope,
+        own: Feed,
+        touched: &mut Touched,
+    ) -> Result<(), Error> {
+        let (for_candidates, for_jobs) = split_by_swipes(entries, swipes);
+        let size = self.config.feed_size;
+        let both = scope == Scope::Change;
+        if both || matches!(own, Feed::Candidate) {
+            let gained = add(tx, Feed::Candidate, for_candidates, size).await?;
+            touched.candidates.extend(gained);
+        }
+        if both || matches!(own, Feed::Job) {
+            touched
+                .jobs
+                .extend(add(tx, Feed::Job, for_jobs, size).await?);
+        }
+        Ok(())
     }
 }
 
