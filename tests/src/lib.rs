@@ -9,6 +9,7 @@ use std::time::Duration;
 use api::auth::TokenKeys;
 use api::process::{self, Parts, Started};
 use api::Settings;
+use commands::CommandContext;
 use domain::{Actor, Role};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -104,6 +105,11 @@ impl TestEnv {
             .await
             .ok();
     }
+}
+
+/// A command context for `actor`, as one request would give it.
+pub fn context(actor: Actor) -> CommandContext {
+    CommandContext::for_request(actor, Uuid::new_v4().to_string(), None)
 }
 
 /// A running app and an HTTP client for it.

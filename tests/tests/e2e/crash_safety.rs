@@ -2,13 +2,13 @@ use std::time::Duration;
 
 use api::process::{projector_config, relay_config};
 use commands::relay::Relay;
-use commands::{CommandContext, CommandService};
+use commands::CommandService;
 use domain::candidate::RegisterCandidate;
 use domain::employer::RegisterEmployer;
 use domain::job::PostJob;
 use domain::pairing::Decision;
 use domain::{Actor, Role};
-use hirestream_tests::{eventually, TestEnv};
+use hirestream_tests::{context, eventually, TestEnv};
 use projections::matches::{all_pairings, MatchesProjector};
 use projections::Projector;
 use sqlx::PgPool;
@@ -18,10 +18,6 @@ use uuid::Uuid;
 
 const CANDIDATES: usize = 30;
 const JOBS: usize = 4;
-
-fn context(actor: Actor) -> CommandContext {
-    CommandContext::for_request(actor, Uuid::new_v4().to_string(), None)
-}
 
 /// A small market: one employer, some jobs, some candidates. Returns the ids.
 async fn market(service: &CommandService) -> (Uuid, Vec<Uuid>, Vec<Uuid>) {

@@ -3,20 +3,16 @@ use std::time::Duration;
 
 use api::process::Parts;
 use api::routes::payments::WebhookVerifier;
-use commands::{CommandContext, CommandService};
+use commands::CommandService;
 use domain::candidate::RegisterCandidate;
 use domain::wallet::{ChargeCredits, GrantCredits};
 use domain::{Actor, DomainError, Role};
-use hirestream_tests::{eventually, RunningApp, TestEnv};
+use hirestream_tests::{context, eventually, RunningApp, TestEnv};
 use projections::ledger::{self, LedgerProjector};
 use projections::Projector;
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
-
-fn context(actor: Actor) -> CommandContext {
-    CommandContext::for_request(actor, Uuid::new_v4().to_string(), None)
-}
 
 async fn candidate_with_credits(service: &CommandService, credits: i64) -> Uuid {
     let candidate = Uuid::new_v4();
