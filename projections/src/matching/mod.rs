@@ -12,7 +12,8 @@
 //! job's feed its best candidates; only scores of [`domain::matching::SHOWN_AT`] and above are kept. A pair
 //! leaves the candidate's feed once the candidate swiped it or the employer passed, and the
 //! job's feed once the employer swiped it or the candidate passed. A closed job leaves every
-//! feed. A feed that swipes thin out below [`MatchingConfig::refill_below`] is scored again.
+//! feed. A feed that swipes or closed jobs thin out below [`MatchingConfig::refill_below`] is
+//! topped up from the index.
 
 pub mod feeds;
 
@@ -81,7 +82,7 @@ struct Pending {
     /// Changed: embedded, indexed and scored again from scratch.
     candidates: BTreeSet<Uuid>,
     jobs: BTreeSet<Uuid>,
-    /// Thinned by swipes: their own feed is topped up from the index.
+    /// Thinned by swipes or closed jobs: their own feed is topped up from the index.
     refill_candidates: BTreeSet<Uuid>,
     refill_jobs: BTreeSet<Uuid>,
 }
@@ -301,34 +302,72 @@ impl MatchingProjector {
                 .execute(&mut *tx)
                 .await?;
         }
-        if (by_candidate || passed) && self.thin(tx, Feed::Candidate, candidate_id).await? {
-            self.mark(|p| {
-                p.refill_candidates.insert(candidate_id);
-            });
+        if by_candidate || passed {
+            let thinned = self.thin(tx, Feed::Candidate, &[candidate_id]).await?;
+            self.mark(|p| p.refill_candidates.extend(thinned));
         }
-        if (!by_candidate || passed) && self.thin(tx, Feed::Job, job_id).await? {
-            self.mark(|p| {
-                p.refill_jobs.insert(job_id);
-            });
+        if !by_candidate || passed {
+            let thinned = self.thin(tx, Feed::Job, &[job_id]).await?;
+            self.mark(|p| p.refill_jobs.extend(thinned));
         }
         Ok(())
     }
 
-    /// Whether the owner's feed holds fewer entries than the refill mark.
-    async fn thin(&self, tx: &mut PgConnection, feed: Feed, owner: Uuid) -> Result<bool, Error> {
+    /// The owners whose feed holds fewer entries than the refill mark.
+    async fn thin(
+        &self,
+        tx: &mut PgConnection,
+        feed: Feed,
+        owners: &[Uuid],
+    ) -> Result<Vec<Uuid>, Error> {
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
         let (table, owner_column, _) = feed.columns();
-        let left: i64 = sqlx::query_scalar(&format!(
-            "SELECT count(*) FROM {table} WHERE {owner_column} = $1"
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT owner FROM (SELECT DISTINCT unnest($1::uuid[]) AS owner) AS owners
+             WHERE (SELECT count(*) FROM {table} WHERE {owner_column} = owner) < $2"
         ))
-        .bind(owner)
-        .fetch_one(&mut *tx)
-        .await?;
-        Ok((left as usize) < self.config.refill_below)
+        .bind(owners)
+        .bind(self.config.refill_below as i64)
+        .fetch_all(&mut *tx)
+        .await?)
     }
 
     /// Embeds and indexes what the batch changed, then scores it against its neighbours.
     pub async fn rescore(&self, tx: &mut PgConnection) -> Result<Rescored, Error> {
-        let pending = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut pending =
+            std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if pending.jobs.is_empty()
+            && pending.candidates.is_empty()
+            && pending.refill_jobs.is_empty()
+            && pending.refill_candidates.is_empty()
+        {
+            return Ok(Rescored::default());
+        }
+        let job_ids: Vec<Uuid> = pending.jobs.iter().copied().collect();
+        let candidate_ids: Vec<Uuid> = pending.candidates.iter().copied().collect();
+
+        let jobs = load_jobs(tx, &job_ids).await?;
+        let (open, closed): (Vec<&JobRow>, Vec<&JobRow>) = jobs.iter().partition(|j| j.open);
+        let closed_ids: Vec<Uuid> = closed.iter().map(|j| j.job_id).collect();
+        self.index
+            .delete(Collection::Jobs, closed_ids.clone())
+            .await?;
+        let left: Vec<Uuid> = sqlx::query_scalar(
+            "DELETE FROM candidate_feed WHERE job_id = ANY($1) RETURNING candidate_id",
+        )
+        .bind(&closed_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM job_feed WHERE job_id = ANY($1)")
+            .bind(&closed_ids)
+            .execute(&mut *tx)
+            .await?;
+        // Feeds a closed job leaves thin are topped up like those thinned by swipes.
+        let thinned = self.thin(tx, Feed::Candidate, &left).await?;
+        pending.refill_candidates.extend(thinned);
+
         // Those scored again anyway need no refill.
         let refill_jobs: Vec<Uuid> = pending
             .refill_jobs
@@ -340,30 +379,6 @@ impl MatchingProjector {
             .difference(&pending.candidates)
             .copied()
             .collect();
-        let job_ids: Vec<Uuid> = pending.jobs.into_iter().collect();
-        let candidate_ids: Vec<Uuid> = pending.candidates.into_iter().collect();
-        if job_ids.is_empty()
-            && candidate_ids.is_empty()
-            && refill_jobs.is_empty()
-            && refill_candidates.is_empty()
-        {
-            return Ok(Rescored::default());
-        }
-
-        let jobs = load_jobs(tx, &job_ids).await?;
-        let (open, closed): (Vec<&JobRow>, Vec<&JobRow>) = jobs.iter().partition(|j| j.open);
-        let closed_ids: Vec<Uuid> = closed.iter().map(|j| j.job_id).collect();
-        self.index
-            .delete(Collection::Jobs, closed_ids.clone())
-            .await?;
-        sqlx::query("DELETE FROM candidate_feed WHERE job_id = ANY($1)")
-            .bind(&closed_ids)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM job_feed WHERE job_id = ANY($1)")
-            .bind(&closed_ids)
-            .execute(&mut *tx)
-            .await?;
 
         let job_vectors = self
             .index_points(
@@ -651,7 +666,7 @@ impl MatchingProjector {
 enum Scope {
     /// It changed: its entries everywhere are stale.
     Change,
-    /// Swipes thinned its own feed: top it up.
+    /// Swipes or closed jobs thinned its own feed: top it up.
     Refill,
 }
 

@@ -2,6 +2,7 @@
 //! with the local model into the embedded Qdrant index and keeps both feeds ranked; swipes
 //! and closed jobs leave the feeds; a replay from zero rebuilds the same feeds.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use api::process::{Matching, Parts};
@@ -439,6 +440,113 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
         .await
         .expect("count");
     assert_eq!(matching_jobs, 4);
+    app.stop().await;
+    env.cleanup().await;
+}
+
+/// The candidate's feed as a set of job ids.
+fn job_set(feed: &Value) -> BTreeSet<String> {
+    ids(feed, "jobs", "job_id").into_iter().collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn feeds_thinned_by_a_swipe_or_a_closed_job_are_topped_up_from_the_index() {
+    let mut env = TestEnv::new().await;
+    // Feeds of two, topped up as soon as one entry goes.
+    env.settings.matching.feed_size = 2;
+    env.settings.matching.refill_below = 2;
+    let app = env.start(Parts::everything()).await;
+    let employer = Uuid::new_v4();
+    let employer_token = env.token(employer, Role::Employer);
+    let ada = Uuid::new_v4();
+    let ada_token = env.token(ada, Role::Candidate);
+    ok(
+        &app,
+        Method::POST,
+        "/employers",
+        &employer_token,
+        Some(json!({"name": "Acme Streams"})),
+    )
+    .await;
+    ok(
+        &app,
+        Method::POST,
+        "/candidates",
+        &ada_token,
+        Some(json!({"name": "Ada", "email": "ada@example.com"})),
+    )
+    .await;
+    let mut written = vec![
+        ok(
+            &app,
+            Method::PUT,
+            &format!("/candidates/{ada}/profile"),
+            &ada_token,
+            Some(rust_engineer(&["Berlin, Germany"])),
+        )
+        .await,
+    ];
+    // Four remote jobs Ada fits, more or less closely.
+    let mut jobs = BTreeSet::new();
+    for (title, skills) in [
+        (
+            "Senior Rust engineer, event sourcing",
+            vec!["Rust", "PostgreSQL", "Kafka"],
+        ),
+        ("Rust engineer, data platform", vec!["Rust", "PostgreSQL"]),
+        ("Rust engineer, streaming", vec!["Rust", "Kafka"]),
+        ("Rust engineer", vec!["Rust"]),
+    ] {
+        let skills = skills.into_iter().map(|s| skill(s, "working")).collect();
+        let posting = job(
+            title,
+            "Rust services on PostgreSQL and Kafka.",
+            skills,
+            "remote",
+            &[],
+        );
+        let posted = ok(&app, Method::POST, "/jobs", &employer_token, Some(posting)).await;
+        jobs.insert(posted["id"].as_str().expect("job id").to_owned());
+        written.push(posted);
+    }
+    let feed_path = format!("/candidates/{ada}/feed");
+    for w in &written {
+        after(&app, &feed_path, &ada_token, w).await;
+    }
+    let first = job_set(&ok(&app, Method::GET, &feed_path, &ada_token, None).await);
+    assert_eq!(first.len(), 2, "{first:?}");
+
+    // Ada passes on a job of her feed, leaving one: it is topped up to two again.
+    let swiped_job = first.first().expect("a job").clone();
+    let swiped = ok(
+        &app,
+        Method::POST,
+        &format!("/jobs/{swiped_job}/swipe"),
+        &ada_token,
+        Some(json!({"decision": "pass"})),
+    )
+    .await;
+    let second = job_set(&after(&app, &feed_path, &ada_token, &swiped).await);
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(!second.contains(&swiped_job), "{second:?}");
+
+    // A job of her feed closes: the two jobs still open and not passed on are her feed.
+    let closing = second.first().expect("a job").clone();
+    let closed = ok(
+        &app,
+        Method::POST,
+        &format!("/jobs/{closing}/close"),
+        &employer_token,
+        None,
+    )
+    .await;
+    let third = job_set(&after(&app, &feed_path, &ada_token, &closed).await);
+    let expected: BTreeSet<String> = jobs
+        .iter()
+        .filter(|j| **j != swiped_job && **j != closing)
+        .cloned()
+        .collect();
+    assert_eq!(third, expected);
     app.stop().await;
     env.cleanup().await;
 }
