@@ -66,6 +66,44 @@ async fn ok(
     response
 }
 
+/// Registers the employer the token names.
+async fn register_employer(app: &RunningApp, token: &str) {
+    ok(
+        app,
+        Method::POST,
+        "/employers",
+        token,
+        Some(json!({"name": "Acme Streams"})),
+    )
+    .await;
+}
+
+/// Registers a candidate with a Rust engineer's profile; returns the profile write.
+async fn rust_candidate(
+    app: &RunningApp,
+    id: Uuid,
+    token: &str,
+    name: &str,
+    places: &[&str],
+) -> Value {
+    ok(
+        app,
+        Method::POST,
+        "/candidates",
+        token,
+        Some(json!({"name": name, "email": format!("{name}@example.com")})),
+    )
+    .await;
+    ok(
+        app,
+        Method::PUT,
+        &format!("/candidates/{id}/profile"),
+        token,
+        Some(rust_engineer(places)),
+    )
+    .await
+}
+
 /// A GET that waits until the matching projector has applied `position`.
 async fn after(app: &RunningApp, path: &str, token: &str, position: &Value) -> Value {
     let position = position["position"].as_str().expect("position");
@@ -112,14 +150,7 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
     let ada_token = env.token(ada, Role::Candidate);
     let grace_token = env.token(grace, Role::Candidate);
 
-    ok(
-        &app,
-        Method::POST,
-        "/employers",
-        &employer_token,
-        Some(json!({"name": "Acme Streams"})),
-    )
-    .await;
+    register_employer(&app, &employer_token).await;
     ok(
         &app,
         Method::PUT,
@@ -128,30 +159,10 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
         Some(json!({"name": "Acme Streams", "size": "small", "pace": "fast"})),
     )
     .await;
-    let mut written = Vec::new();
-    for (id, token, name, places) in [
-        (ada, &ada_token, "Ada", ["Berlin, Germany"]),
-        (grace, &grace_token, "Grace", ["Munich"]),
-    ] {
-        ok(
-            &app,
-            Method::POST,
-            "/candidates",
-            token,
-            Some(json!({"name": name, "email": format!("{name}@example.com")})),
-        )
-        .await;
-        written.push(
-            ok(
-                &app,
-                Method::PUT,
-                &format!("/candidates/{id}/profile"),
-                token,
-                Some(rust_engineer(&places)),
-            )
-            .await,
-        );
-    }
+    let mut written = vec![
+        rust_candidate(&app, ada, &ada_token, "Ada", &["Berlin, Germany"]).await,
+        rust_candidate(&app, grace, &grace_token, "Grace", &["Munich"]).await,
+    ];
 
     let postings = [
         job(
@@ -460,32 +471,9 @@ async fn feeds_thinned_by_a_swipe_or_a_closed_job_are_topped_up_from_the_index()
     let employer_token = env.token(employer, Role::Employer);
     let ada = Uuid::new_v4();
     let ada_token = env.token(ada, Role::Candidate);
-    ok(
-        &app,
-        Method::POST,
-        "/employers",
-        &employer_token,
-        Some(json!({"name": "Acme Streams"})),
-    )
-    .await;
-    ok(
-        &app,
-        Method::POST,
-        "/candidates",
-        &ada_token,
-        Some(json!({"name": "Ada", "email": "ada@example.com"})),
-    )
-    .await;
-    let mut written = vec![
-        ok(
-            &app,
-            Method::PUT,
-            &format!("/candidates/{ada}/profile"),
-            &ada_token,
-            Some(rust_engineer(&["Berlin, Germany"])),
-        )
-        .await,
-    ];
+    register_employer(&app, &employer_token).await;
+    let mut written =
+        vec![rust_candidate(&app, ada, &ada_token, "Ada", &["Berlin, Germany"]).await];
     // Four remote jobs Ada fits, more or less closely.
     let mut jobs = BTreeSet::new();
     for (title, skills) in [
