@@ -354,16 +354,7 @@ impl MatchingProjector {
         self.index
             .delete(Collection::Jobs, closed_ids.clone())
             .await?;
-        let left: Vec<Uuid> = sqlx::query_scalar(
-            "DELETE FROM candidate_feed WHERE job_id = ANY($1) RETURNING candidate_id",
-        )
-        .bind(&closed_ids)
-        .fetch_all(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM job_feed WHERE job_id = ANY($1)")
-            .bind(&closed_ids)
-            .execute(&mut *tx)
-            .await?;
+        let left = take_out(tx, Feed::Job, &closed_ids, &[]).await?;
         // Feeds a closed job leaves thin are topped up like those thinned by swipes.
         let thinned = self.thin(tx, Feed::Candidate, &left).await?;
         pending.refill_candidates.extend(thinned);
@@ -538,14 +529,7 @@ impl MatchingProjector {
             }));
         }
         if scope == Scope::Change {
-            sqlx::query("DELETE FROM candidate_feed WHERE job_id = ANY($1)")
-                .bind(&job_ids)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("DELETE FROM job_feed WHERE job_id = ANY($1)")
-                .bind(&job_ids)
-                .execute(&mut *tx)
-                .await?;
+            take_out(tx, Feed::Job, &job_ids, &[]).await?;
         }
         self.place(tx, entries, &swipes, scope, Feed::Job, touched)
             .await?;
@@ -613,20 +597,7 @@ impl MatchingProjector {
             }));
         }
         if scope == Scope::Change {
-            sqlx::query(
-                "DELETE FROM candidate_feed WHERE candidate_id = ANY($1) AND NOT job_id = ANY($2)",
-            )
-            .bind(&candidate_ids)
-            .bind(rescored_jobs)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query(
-                "DELETE FROM job_feed WHERE candidate_id = ANY($1) AND NOT job_id = ANY($2)",
-            )
-            .bind(&candidate_ids)
-            .bind(rescored_jobs)
-            .execute(&mut *tx)
-            .await?;
+            take_out(tx, Feed::Candidate, &candidate_ids, rescored_jobs).await?;
         }
         self.place(tx, entries, &swipes, scope, Feed::Candidate, touched)
             .await?;
@@ -1094,6 +1065,39 @@ async fn insert(tx: &mut PgConnection, feed: Feed, entries: &[Entry]) -> Result<
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// Takes every entry of the given jobs (`Feed::Job`) or candidates (`Feed::Candidate`) out
+/// of both feeds, but pairs with a job in `keep_jobs`; returns the candidates whose feed lost
+/// any.
+async fn take_out(
+    tx: &mut PgConnection,
+    of: Feed,
+    ids: &[Uuid],
+    keep_jobs: &[Uuid],
+) -> Result<Vec<Uuid>, Error> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (_, column, _) = of.columns();
+    let lost = sqlx::query_scalar(&format!(
+        "WITH gone AS (DELETE FROM candidate_feed
+                        WHERE {column} = ANY($1) AND NOT job_id = ANY($2)
+                       RETURNING candidate_id)
+         SELECT DISTINCT candidate_id FROM gone"
+    ))
+    .bind(ids)
+    .bind(keep_jobs)
+    .fetch_all(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "DELETE FROM job_feed WHERE {column} = ANY($1) AND NOT job_id = ANY($2)"
+    ))
+    .bind(ids)
+    .bind(keep_jobs)
+    .execute(&mut *tx)
+    .await?;
+    Ok(lost)
 }
 
 /// Keeps at most `size` entries in each of the given owners' feeds, the best ones.
