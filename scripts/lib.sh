@@ -13,13 +13,12 @@ PG_DATABASE=hirestream
 KAFKA_HOST=127.0.0.1
 KAFKA_PORT=${HIRESTREAM_KAFKA_PORT:-9092}
 
-TANSU_VERSION=0.6.0
-TANSU_BIN=$TOOLS_DIR/tansu-$TANSU_VERSION/bin/tansu
+# Apache Kafka, the version pinned in scripts/kafka-conf/pom.xml (and docker-compose.yml).
+KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/scripts/kafka-conf/pom.xml")
+KAFKA_HOME=$TOOLS_DIR/kafka-$KAFKA_VERSION
 
 # The local embedding model's files (scripts/models installs them once per machine).
 export HIRESTREAM_EMBEDDINGS__MODEL_DIR=${HIRESTREAM_EMBEDDINGS__MODEL_DIR:-$TOOLS_DIR/models/all-minilm-l6-v2}
-# The end-to-end tests start brokers of their own with it (outage tests).
-export HIRESTREAM_TANSU_BIN=${HIRESTREAM_TANSU_BIN:-$TANSU_BIN}
 export HIRESTREAM_DATABASE__URL=${HIRESTREAM_DATABASE__URL:-postgres://$PG_ROLE:$PG_ROLE@$PG_HOST:$PG_PORT/$PG_DATABASE}
 export HIRESTREAM_KAFKA__BROKERS=${HIRESTREAM_KAFKA__BROKERS:-$KAFKA_HOST:$KAFKA_PORT}
 
@@ -41,29 +40,51 @@ wait_for() {
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# Installs the tansu broker once per machine.
-tansu_install() {
-  [ -x "$TANSU_BIN" ] && return 0
-  command -v cargo >/dev/null 2>&1 || die "cargo is needed to install the tansu broker"
-  log "installing tansu $TANSU_VERSION into $TOOLS_DIR (once per machine; about 10 minutes)"
-  cargo install --locked --quiet "tansu@$TANSU_VERSION" \
-    --no-default-features --features libsql \
-    --root "$TOOLS_DIR/tansu-$TANSU_VERSION"
+# Installs Apache Kafka's jars once per machine from Maven Central into $KAFKA_HOME/libs
+# (Java and Maven from Debian's packages where missing).
+kafka_install() {
+  [ -f "$KAFKA_HOME/installed" ] && return 0
+  if ! command -v java >/dev/null 2>&1 || ! command -v mvn >/dev/null 2>&1; then
+    log "installing Java 17 and Maven from Debian's packages"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless maven >/dev/null
+  fi
+  log "installing Apache Kafka $KAFKA_VERSION into $KAFKA_HOME (once per machine)"
+  rm -rf "$KAFKA_HOME/libs"
+  mvn -B -q -f "$ROOT/scripts/kafka-conf/pom.xml" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" >&2
+  touch "$KAFKA_HOME/installed"
 }
 
-# Starts tansu on 127.0.0.1:$1 with its SQLite storage in directory $2 (pid in $2/tansu.pid,
-# log in $2/tansu.log) and waits until it accepts connections.
-tansu_start() {
+# Starts a Kafka broker on 127.0.0.1:$1 storing in directory $2 (pid in $2/kafka.pid, output
+# in $2/kafka.out) and waits until it serves metadata.
+kafka_start() {
   local port=$1 dir=$2
   mkdir -p "$dir"
-  (
-    cd "$dir"
-    nohup "$TANSU_BIN" broker \
-      --listener-url "tcp://$KAFKA_HOST:$port" \
-      --advertised-listener-url "tcp://$KAFKA_HOST:$port" \
-      --storage-engine "sqlite://tansu.db" \
-      >"$dir/tansu.log" 2>&1 &
-    echo $! >"$dir/tansu.pid"
-  )
-  wait_for 60 port_open "$KAFKA_HOST" "$port" || die "tansu did not start; see $dir/tansu.log"
+  started_lines "$dir" >"$dir/starts"
+  nohup "$ROOT/scripts/kafka" broker "$port" "$dir" >"$dir/kafka.out" 2>&1 &
+  echo $! >"$dir/kafka.pid"
+  wait_for 120 kafka_started "$dir" || die "Kafka did not start; see $dir/kafka.out and $dir/broker.log"
+}
+
+# True once the broker in $1 logged that it started (after its metadata is ready); false
+# at once when its process is gone.
+kafka_started() {
+  kill -0 "$(cat "$1/kafka.pid")" 2>/dev/null || { cat "$1/kafka.out" >&2; die "Kafka exited"; }
+  [ "$(started_lines "$1")" -gt "$(cat "$1/starts")" ]
+}
+
+started_lines() { cat "$1/broker.log" 2>/dev/null | grep -c 'Kafka Server started' || true; }
+
+# Stops the broker started with kafka_start in directory $1: SIGTERM, then SIGKILL after 30 s.
+kafka_stop() {
+  local pidfile=$1/kafka.pid
+  [ -f "$pidfile" ] || return 1
+  local pid
+  pid=$(cat "$pidfile")
+  rm -f "$pidfile"
+  kill -0 "$pid" 2>/dev/null || return 1
+  kill "$pid"
+  wait_for 30 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
 }

@@ -262,8 +262,8 @@ pub async fn read_topic(
     received
 }
 
-/// A tansu broker of a test's own, on a free port, storing in a directory that survives
-/// restarts: for tests that take the broker away.
+/// An Apache Kafka broker of a test's own (`scripts/kafka broker`), on a free port, storing
+/// in a directory that survives restarts: for tests that take the broker away.
 #[derive(Debug)]
 pub struct OwnBroker {
     pub brokers: String,
@@ -291,30 +291,24 @@ impl OwnBroker {
         broker
     }
 
-    /// Starts the broker process again on the same port and storage.
+    /// Starts the broker process again on the same port and storage, and waits until it
+    /// says it started (its metadata is then ready).
     pub async fn restart(&mut self) {
-        let binary = std::env::var("HIRESTREAM_TANSU_BIN")
-            .expect("HIRESTREAM_TANSU_BIN names the tansu binary (scripts/test sets it)");
-        let url = format!("tcp://127.0.0.1:{}", self.port);
-        let child = std::process::Command::new(binary)
-            .args([
-                "broker",
-                "--listener-url",
-                &url,
-                "--advertised-listener-url",
-                &url,
-            ])
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(&self.dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
+        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+        let log = self.dir.join("broker.log");
+        let starts_before = started_lines(&log);
+        let output = std::fs::File::create(self.dir.join("kafka.out")).expect("broker output");
+        let child = std::process::Command::new(script)
+            .args(["broker", &self.port.to_string()])
+            .arg(&self.dir)
+            .stdout(output.try_clone().expect("broker output"))
+            .stderr(output)
             .spawn()
-            .expect("start tansu");
+            .expect("start scripts/kafka broker");
         self.child = Some(child);
-        let addr = self.brokers.clone();
-        eventually("the broker to listen", Duration::from_secs(30), || {
-            let addr = addr.clone();
-            async move { tokio::net::TcpStream::connect(addr).await.ok().map(|_| ()) }
+        eventually("the broker to start", Duration::from_secs(120), || {
+            let started = started_lines(&log) > starts_before;
+            async move { started.then_some(()) }
         })
         .await;
     }
@@ -326,6 +320,13 @@ impl OwnBroker {
             child.wait().ok();
         }
     }
+}
+
+/// How often the broker logging to `log` has said it started.
+fn started_lines(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .map(|text| text.matches("Kafka Server started").count())
+        .unwrap_or(0)
 }
 
 impl Drop for OwnBroker {
