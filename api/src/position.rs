@@ -6,7 +6,6 @@ use std::str::FromStr;
 
 use axum::http::StatusCode;
 use commands::Committed;
-use projections::runtime::wait_for_version;
 use projections::Projection;
 use serde::Serialize;
 
@@ -99,14 +98,16 @@ pub async fn reflect<P: Projection>(state: &AppState, after: Option<&str>) -> Re
             ),
         ));
     }
-    let reached = wait_for_version::<P>(
-        &state.pool,
-        &position.aggregate_type,
-        &position.aggregate_id,
-        position.version,
-        state.consistency_wait,
-    )
-    .await?;
+    let reached = state
+        .progress
+        .wait_for_version::<P>(
+            &state.pool,
+            &position.aggregate_type,
+            &position.aggregate_id,
+            position.version,
+            state.consistency_wait,
+        )
+        .await?;
     if reached {
         Ok(())
     } else {

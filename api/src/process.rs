@@ -22,6 +22,7 @@ use projections::matches::MatchesProjector;
 use projections::matching::feeds::JobSearch;
 use projections::matching::{MatchingConfig, MatchingProjector};
 use projections::profiles::ProfilesProjector;
+use projections::progress::Progress;
 use projections::reactors::{DocumentRefunds, DocumentWorker, Reaction, Reactor, RetryPolicy};
 use projections::vectors::edge::EdgeIndex;
 use projections::vectors::server::ServerIndex;
@@ -112,6 +113,7 @@ pub fn app_state(settings: &Settings, pool: PgPool, matching: Option<&Matching>)
             pool.clone(),
             commands::service::DEFAULT_MAX_ATTEMPTS,
         )),
+        progress: Progress::listen(pool.clone()),
         pool,
         keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
         consistency_wait: settings.consistency_wait(),

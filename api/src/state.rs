@@ -3,6 +3,7 @@ use std::time::Duration;
 
 use commands::CommandService;
 use projections::matching::feeds::JobSearch;
+use projections::progress::Progress;
 use sqlx::PgPool;
 
 use crate::auth::TokenKeys;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub keys: Arc<TokenKeys>,
     /// Longest a query waits for a projection to reflect a given write.
     pub consistency_wait: Duration,
+    /// Wakes those waits when a projector commits.
+    pub progress: Progress,
     pub webhook: Arc<WebhookVerifier>,
     /// Semantic search of open jobs, where this process can reach the vector index.
     pub search: Option<JobSearch>,

@@ -15,6 +15,7 @@ pub mod providers;
 pub mod relay;
 pub mod service;
 pub mod store;
+pub mod wake;
 
 pub use context::CommandContext;
 pub use error::Error;

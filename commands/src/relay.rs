@@ -30,12 +30,11 @@ use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
+use crate::wake::EVENTS_CHANNEL;
 use crate::Error;
 
 /// Key of the advisory lock that elects the active relay.
 const RELAY_LOCK_KEY: i64 = 0x6869_7265_7265_6c61; // "hirerela"
-/// The channel the events table notifies on commit.
-const EVENTS_CHANNEL: &str = "hirestream_events";
 
 #[derive(Debug, Clone)]
 pub struct RelayConfig {

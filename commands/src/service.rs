@@ -22,6 +22,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::store::{Committed, Store};
+use crate::wake::AppendBell;
 use crate::{CommandContext, Error};
 
 /// How many times a command is decided again after losing an optimistic-concurrency race.
@@ -43,15 +44,17 @@ pub struct CommandService {
 
 impl CommandService {
     pub fn new(pool: PgPool, max_attempts: u32) -> Self {
+        let bell = AppendBell::new(pool.clone());
         Self {
             pool: pool.clone(),
-            applications: Store::new(pool.clone(), max_attempts),
-            documents: Store::new(pool.clone(), max_attempts),
-            candidates: Store::new(pool.clone(), max_attempts),
-            employers: Store::new(pool.clone(), max_attempts),
-            jobs: Store::new(pool.clone(), max_attempts),
-            pairings: Store::new(pool.clone(), max_attempts),
-            wallets: Store::with_snapshots(pool, max_attempts, WALLET_SNAPSHOT_EVERY),
+            applications: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
+            documents: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
+            candidates: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
+            employers: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
+            jobs: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
+            pairings: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
+            wallets: Store::with_snapshots(pool.clone(), max_attempts, WALLET_SNAPSHOT_EVERY)
+                .with_bell(bell.clone()),
         }
     }
 
@@ -349,9 +352,9 @@ impl CommandService {
         Ok(job.as_ref(job_id))
     }
 
+    /// A candidate's first event registers it, so a candidate with any event is registered.
     pub(crate) async fn require_candidate(&self, candidate_id: Uuid) -> Result<(), Error> {
-        let (candidate, _) = self.candidates.load(&candidate_id.to_string()).await?;
-        if candidate.registered {
+        if self.candidates.exists(&candidate_id.to_string()).await? {
             Ok(())
         } else {
             Err(DomainError::CandidateNotFound { candidate_id }.into())

@@ -6,13 +6,14 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use domain::DomainError;
 use postgres_es::PostgresEventRepository;
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::wake::AppendBell;
 use crate::Error;
 
 /// What a command wrote: the aggregate and the version it is at now. A query can ask to
@@ -24,14 +25,29 @@ pub struct Committed {
     pub version: i64,
 }
 
+/// How many aggregates a store keeps in memory between commands.
+const CACHED_AGGREGATES: usize = 10_000;
+
+const AGGREGATE_EXISTS: &str =
+    "SELECT EXISTS (SELECT 1 FROM events WHERE aggregate_type = $1 AND aggregate_id = $2)";
+
 /// The event store of one aggregate type.
 pub struct Store<A: Aggregate> {
+    pool: PgPool,
     inner: PersistedEventStore<PostgresEventRepository, A>,
     max_attempts: u32,
+    /// Snapshot interval in events, for stores that snapshot.
+    snapshot_every: Option<usize>,
     /// Commands on one aggregate in this process take turns, so they do not race each
     /// other to a conflict; writers in other processes are still caught by the
     /// optimistic-concurrency check.
     turns: Mutex<HashMap<String, Weak<tokio::sync::Mutex<()>>>>,
+    /// The state and version each aggregate was left at by this process's last command on
+    /// it, so the next command need not read its events again. A writer in another process
+    /// makes the cached version stale; the append then conflicts on the version, and the
+    /// aggregate is read from the store again.
+    cache: Mutex<HashMap<String, EventStoreAggregateContext<A>>>,
+    bell: AppendBell,
 }
 
 impl<A: Aggregate> std::fmt::Debug for Store<A> {
@@ -44,40 +60,85 @@ impl<A: Aggregate> std::fmt::Debug for Store<A> {
 
 impl<A> Store<A>
 where
-    A: Aggregate<Error = DomainError, Services = ()>,
+    A: Aggregate<Error = DomainError, Services = ()> + Clone,
     A::Command: Clone,
 {
     pub fn new(pool: PgPool, max_attempts: u32) -> Self {
-        let repo = PostgresEventRepository::new(pool).with_tables("events", "snapshots");
-        Self::from_store(PersistedEventStore::new_event_store(repo), max_attempts)
+        let repo = PostgresEventRepository::new(pool.clone()).with_tables("events", "snapshots");
+        Self::from_store(
+            pool,
+            PersistedEventStore::new_event_store(repo),
+            max_attempts,
+            None,
+        )
     }
 
     /// A store that snapshots the aggregate every `every` events, for aggregates with long
     /// histories (a wallet is charged for years).
     pub fn with_snapshots(pool: PgPool, max_attempts: u32, every: usize) -> Self {
-        let repo = PostgresEventRepository::new(pool).with_tables("events", "snapshots");
+        let repo = PostgresEventRepository::new(pool.clone()).with_tables("events", "snapshots");
         Self::from_store(
+            pool,
             PersistedEventStore::new_snapshot_store(repo, every),
             max_attempts,
+            Some(every.max(1)),
         )
     }
 
     fn from_store(
+        pool: PgPool,
         inner: PersistedEventStore<PostgresEventRepository, A>,
         max_attempts: u32,
+        snapshot_every: Option<usize>,
     ) -> Self {
         Self {
+            pool,
             inner,
             max_attempts: max_attempts.max(1),
+            snapshot_every,
             turns: Mutex::default(),
+            cache: Mutex::default(),
+            bell: AppendBell::silent(),
         }
     }
 
+    /// Rings `bell` after every append, to wake the relay.
+    pub fn with_bell(mut self, bell: AppendBell) -> Self {
+        self.bell = bell;
+        self
+    }
+
+    /// Whether the aggregate has any event, in one indexed look-up instead of a replay.
+    pub async fn exists(&self, aggregate_id: &str) -> Result<bool, Error> {
+        let exists = sqlx::query_scalar(AGGREGATE_EXISTS)
+            .bind(A::TYPE)
+            .bind(aggregate_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(exists)
+    }
+
+    fn cached(&self, aggregate_id: &str) -> Option<EventStoreAggregateContext<A>> {
+        lock(&self.cache).remove(aggregate_id)
+    }
+
+    fn remember(&self, context: EventStoreAggregateContext<A>) {
+        let mut cache = lock(&self.cache);
+        if cache.len() >= CACHED_AGGREGATES {
+            cache.clear();
+        }
+        cache.insert(context.aggregate_id.clone(), context);
+    }
+
+    /// Whether appending `count` events to an aggregate at `sequence` writes a snapshot
+    /// (the interval's boundary is crossed), as the persisted store decides it.
+    fn snapshots_at(&self, sequence: usize, count: usize) -> bool {
+        self.snapshot_every
+            .is_some_and(|every| sequence / every != (sequence + count) / every)
+    }
+
     fn turn(&self, aggregate_id: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut turns = self
-            .turns
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut turns = lock(&self.turns);
         if let Some(turn) = turns.get(aggregate_id).and_then(Weak::upgrade) {
             return turn;
         }
@@ -111,13 +172,19 @@ where
         let turn = self.turn(aggregate_id);
         let _turn = turn.lock().await;
         let mut attempt = 0;
+        let mut cached = self.cached(aggregate_id);
         loop {
             attempt += 1;
-            let mut context = self
-                .inner
-                .load_aggregate(aggregate_id)
-                .await
-                .map_err(store_error)?;
+            let mut context = match cached.take() {
+                Some(context) => context,
+                None => self
+                    .inner
+                    .load_aggregate(aggregate_id)
+                    .await
+                    .map_err(store_error)?,
+            };
+            // The sink applies each event to the aggregate as the command writes it. A refused
+            // command may have applied some, so its aggregate is not kept.
             let sink = EventSink::default();
             context
                 .aggregate
@@ -126,11 +193,40 @@ where
             let events = sink.collect().await;
             let version = context.current_sequence as i64;
             if events.is_empty() {
+                self.remember(context);
                 return Ok(self.committed(aggregate_id, version));
             }
-            match self.inner.commit(events, context, metadata.clone()).await {
+            let snapshots = self.snapshots_at(context.current_sequence, events.len());
+            // The store reads the aggregate's state only to write a snapshot; otherwise the
+            // state, with the new events already applied, stays here for the next command.
+            let mut next = EventStoreAggregateContext {
+                aggregate_id: context.aggregate_id.clone(),
+                aggregate: A::default(),
+                current_sequence: context.current_sequence,
+                current_snapshot: context.current_snapshot,
+            };
+            std::mem::swap(&mut next.aggregate, &mut context.aggregate);
+            let for_commit = if snapshots {
+                EventStoreAggregateContext {
+                    aggregate: next.aggregate.clone(),
+                    ..context
+                }
+            } else {
+                context
+            };
+            match self
+                .inner
+                .commit(events, for_commit, metadata.clone())
+                .await
+            {
                 Ok(written) => {
+                    self.bell.ring();
                     let version = written.last().map_or(version, |e| e.sequence as i64);
+                    next.current_sequence = version as usize;
+                    if snapshots {
+                        next.current_snapshot = Some(next.current_snapshot.map_or(1, |s| s + 1));
+                    }
+                    self.remember(next);
                     return Ok(self.committed(aggregate_id, version));
                 }
                 Err(AggregateError::AggregateConflict) if attempt < self.max_attempts => {
@@ -157,6 +253,12 @@ where
             version,
         }
     }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn store_error(error: AggregateError<DomainError>) -> Error {

@@ -14,6 +14,7 @@ pub mod matches;
 pub mod matching;
 pub mod page;
 pub mod profiles;
+pub mod progress;
 pub mod reactors;
 pub mod runtime;
 pub mod vectors;

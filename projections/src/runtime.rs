@@ -94,10 +94,6 @@ UPDATE projection_checkpoint
        updated_at = now()
  WHERE projection = $1";
 
-const APPLIED_VERSION: &str = "
-SELECT sequence FROM projection_applied
- WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3";
-
 /// Runs one projection.
 #[derive(Debug)]
 pub struct Projector<P> {
@@ -276,6 +272,14 @@ impl<P: Projection> Projector<P> {
             last_position = last_position.max(event.global_position);
         }
         self.projection.finish_batch(&mut tx).await?;
+        if outcome.applied > 0 {
+            // Delivered on commit: wakes the queries waiting for these events.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::progress::APPLIED_CHANNEL)
+                .bind(P::NAME)
+                .execute(&mut *tx)
+                .await?;
+        }
         sqlx::query(ADVANCE_CHECKPOINT)
             .bind(P::NAME)
             .bind(outcome.applied as i64)
@@ -303,8 +307,9 @@ pub(crate) fn subscribe(
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
-        // Read-your-writes queries wait on the projector: answer fetches promptly.
-        .set("fetch.wait.max.ms", "20")
+        // The broker answers a fetch as soon as data arrives; the wait only bounds how often
+        // an idle consumer asks, so it costs nothing in latency and little when idle.
+        .set("fetch.wait.max.ms", "500")
         .create()?;
     let topics: Vec<String> = aggregate_types
         .iter()
@@ -344,34 +349,4 @@ pub(crate) fn decode(message: &BorrowedMessage<'_>) -> Result<PublishedEvent, Er
             source,
         }
     })
-}
-
-/// Waits until projection `P` has applied version `version` of the aggregate, polling until
-/// `timeout`. Returns whether it got there.
-pub async fn wait_for_version<P: Projection>(
-    pool: &PgPool,
-    aggregate_type: &str,
-    aggregate_id: &str,
-    version: i64,
-    timeout: Duration,
-) -> Result<bool, Error> {
-    let deadline = tokio::time::Instant::now() + timeout;
-    let mut pause = Duration::from_millis(2);
-    loop {
-        let applied: Option<i64> = sqlx::query_scalar(APPLIED_VERSION)
-            .bind(P::NAME)
-            .bind(aggregate_type)
-            .bind(aggregate_id)
-            .fetch_optional(pool)
-            .await?;
-        if applied.is_some_and(|applied| applied >= version) {
-            return Ok(true);
-        }
-        let now = tokio::time::Instant::now();
-        if now >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(pause.min(deadline - now)).await;
-        pause = (pause * 2).min(Duration::from_millis(50));
-    }
 }

@@ -45,6 +45,7 @@ mod tests {
             pool,
             keys: Arc::new(TokenKeys::new(b"test")),
             consistency_wait: Duration::from_millis(10),
+            progress: Default::default(),
             webhook: Arc::new(crate::routes::payments::WebhookVerifier::new(
                 b"test",
                 Duration::from_secs(1),

@@ -1,0 +1,106 @@
+//! Waiting for a projection to apply a write, woken by the projector's commit.
+//!
+//! Each projector batch notifies `hirestream_applied` with the projection's name inside its
+//! transaction, so the notification arrives exactly when its effects are visible. One
+//! listener per process turns those into a signal per projection; a waiter checks
+//! `projection_applied`, then sleeps until the next signal (or a short fallback poll, should
+//! the listener be reconnecting) and checks again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::postgres::PgListener;
+use sqlx::PgPool;
+use tokio::sync::watch;
+
+use crate::{Error, Projection};
+
+/// The channel projectors notify on commit; the payload is the projection's name.
+pub const APPLIED_CHANNEL: &str = "hirestream_applied";
+
+/// Longest a waiter sleeps without a signal before it looks again.
+const FALLBACK_POLL: Duration = Duration::from_millis(100);
+
+const APPLIED_VERSION: &str = "
+SELECT sequence FROM projection_applied
+ WHERE projection = $1 AND aggregate_type = $2 AND aggregate_id = $3";
+
+/// Signals, per projection, that a batch of it committed.
+#[derive(Debug, Clone, Default)]
+pub struct Progress {
+    signals: Arc<Mutex<HashMap<String, watch::Sender<()>>>>,
+}
+
+impl Progress {
+    /// Listens for projector commits on `pool`'s database, reconnecting after a failure, for
+    /// as long as the process runs. Outside a Tokio runtime, waiters poll instead.
+    pub fn listen(pool: PgPool) -> Self {
+        let progress = Self::default();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let signals = progress.clone();
+            runtime.spawn(async move {
+                loop {
+                    if let Err(error) = signals.relay_notifications(&pool).await {
+                        tracing::debug!(%error, "projection listener lost; reconnecting");
+                    }
+                    tokio::time::sleep(FALLBACK_POLL).await;
+                }
+            });
+        }
+        progress
+    }
+
+    async fn relay_notifications(&self, pool: &PgPool) -> Result<(), Error> {
+        let mut listener = PgListener::connect_with(pool).await?;
+        listener.listen(APPLIED_CHANNEL).await?;
+        loop {
+            let notification = listener.recv().await?;
+            self.signal(notification.payload()).send_replace(());
+        }
+    }
+
+    fn signal(&self, projection: &str) -> watch::Sender<()> {
+        let mut signals = self
+            .signals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        signals
+            .entry(projection.to_owned())
+            .or_insert_with(|| watch::channel(()).0)
+            .clone()
+    }
+
+    /// Waits until projection `P` has applied version `version` of the aggregate, or
+    /// `timeout` passes. Returns whether it got there.
+    pub async fn wait_for_version<P: Projection>(
+        &self,
+        pool: &PgPool,
+        aggregate_type: &str,
+        aggregate_id: &str,
+        version: i64,
+        timeout: Duration,
+    ) -> Result<bool, Error> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut applied_signal = self.signal(P::NAME).subscribe();
+        loop {
+            // Marked seen before the check: a commit after it wakes the wait below.
+            applied_signal.borrow_and_update();
+            let applied: Option<i64> = sqlx::query_scalar(APPLIED_VERSION)
+                .bind(P::NAME)
+                .bind(aggregate_type)
+                .bind(aggregate_id)
+                .fetch_optional(pool)
+                .await?;
+            if applied.is_some_and(|applied| applied >= version) {
+                return Ok(true);
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            let pause = FALLBACK_POLL.min(deadline - now);
+            let _ = tokio::time::timeout(pause, applied_signal.changed()).await;
+        }
+    }
+}
