@@ -39,9 +39,15 @@ enum Command {
     Project {
         /// The projection: matches.
         name: String,
-        /// Delete the read model and rebuild it from the start of the topics first.
+        /// Delete the read model and rebuild it from zero first.
         #[arg(long)]
         replay: bool,
+        /// Where the replay reads the history.
+        #[arg(long, value_enum, default_value_t, requires = "replay")]
+        from: process::ReplaySource,
+        /// Exit once the replay has caught up, instead of going on consuming.
+        #[arg(long, requires = "replay")]
+        until_caught_up: bool,
     },
     /// Apply the database migrations.
     Migrate,
@@ -262,7 +268,12 @@ async fn main() -> anyhow::Result<()> {
             relay: true,
             ..Parts::default()
         },
-        Command::Project { name, replay } => {
+        Command::Project {
+            name,
+            replay,
+            from,
+            until_caught_up,
+        } => {
             if !process::PROJECTIONS.contains(&name.as_str()) {
                 bail!(
                     "unknown projection `{name}`; known: {}",
@@ -275,9 +286,19 @@ async fn main() -> anyhow::Result<()> {
                     domain::AGGREGATE_TYPES,
                 )
                 .await?;
-                return Ok(
-                    process::run_projector(&name, &settings, pool, true, None, shutdown).await?,
-                );
+                let replay = process::Replay {
+                    from,
+                    until_caught_up,
+                };
+                return Ok(process::run_projector(
+                    &name,
+                    &settings,
+                    pool,
+                    Some(replay),
+                    None,
+                    shutdown,
+                )
+                .await?);
             }
             Parts {
                 projectors: vec![name],

@@ -24,6 +24,7 @@ use projections::matching::{MatchingConfig, MatchingProjector};
 use projections::profiles::ProfilesProjector;
 use projections::progress::Progress;
 use projections::reactors::{DocumentRefunds, DocumentWorker, Reaction, Reactor, RetryPolicy};
+use projections::rebuild::RebuildProgress;
 use projections::vectors::edge::EdgeIndex;
 use projections::vectors::server::ServerIndex;
 use projections::vectors::VectorIndex;
@@ -201,13 +202,31 @@ pub fn matching_config(settings: &Settings) -> MatchingConfig {
     }
 }
 
-/// Runs the projection called `name`; with `replay`, rebuilds it from the start first. The
+/// Where a replay reads the history from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReplaySource {
+    /// The PostgreSQL event store, in the relay's order, then the topics from where it ends.
+    #[default]
+    Store,
+    /// The Kafka topics from their start, with a new consumer group.
+    Kafka,
+}
+
+/// A rebuild of a projection from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Replay {
+    pub from: ReplaySource,
+    /// Stop once the rebuild has caught up instead of going on consuming.
+    pub until_caught_up: bool,
+}
+
+/// Runs the projection called `name`; with `replay`, rebuilds it from zero first. The
 /// matching projector uses `matching` when given, else opens its own.
 pub async fn run_projector(
     name: &str,
     settings: &Settings,
     pool: PgPool,
-    replay: bool,
+    replay: Option<Replay>,
     matching: Option<Matching>,
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
@@ -230,7 +249,7 @@ pub async fn run_projector(
             run(ApplicationsProjector, pool, config, replay, shutdown).await
         }
         DocumentsProjector::NAME => run(DocumentsProjector, pool, config, replay, shutdown).await,
-        DocumentWorker::NAME | DocumentRefunds::NAME if replay => {
+        DocumentWorker::NAME | DocumentRefunds::NAME if replay.is_some() => {
             Err(projections::Error::UnknownProjection(format!(
                 "{name} is a reactor; it does not replay"
             )))
@@ -301,14 +320,91 @@ async fn run<P: Projection>(
     projection: P,
     pool: PgPool,
     config: ProjectorConfig,
-    replay: bool,
+    replay: Option<Replay>,
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
     let projector = Projector::new(projection, pool, config);
-    if replay {
-        projector.reset().await?;
+    if let Some(replay) = replay {
+        let mut report = ProgressReport::new(P::NAME);
+        let done = match replay.from {
+            ReplaySource::Store => {
+                projector
+                    .rebuild_from_store(|progress| report.show(progress))
+                    .await?
+            }
+            ReplaySource::Kafka => {
+                projector
+                    .rebuild_from_kafka(&shutdown, |progress| report.show(progress))
+                    .await?
+            }
+        };
+        report.finish(&done);
+        if replay.until_caught_up {
+            return Ok(());
+        }
     }
     projector.run(shutdown).await
+}
+
+/// Shows a rebuild's progress: a line redrawn in place on a terminal, a log line every few
+/// seconds otherwise.
+#[derive(Debug)]
+struct ProgressReport {
+    name: &'static str,
+    terminal: bool,
+    last: Option<std::time::Instant>,
+}
+
+impl ProgressReport {
+    fn new(name: &'static str) -> Self {
+        use std::io::IsTerminal;
+        Self {
+            name,
+            terminal: std::io::stderr().is_terminal(),
+            last: None,
+        }
+    }
+
+    fn show(&mut self, progress: &RebuildProgress) {
+        let every = if self.terminal {
+            Duration::from_millis(200)
+        } else {
+            Duration::from_secs(5)
+        };
+        if self.last.is_some_and(|last| last.elapsed() < every) {
+            return;
+        }
+        self.last = Some(std::time::Instant::now());
+        let left = progress.remaining().map_or_else(
+            || "-".to_owned(),
+            |left| format!("{:.0} s", left.as_secs_f64()),
+        );
+        let line = format!(
+            "{}: {} of {} events, {:.0} events/s, {left} left",
+            self.name,
+            progress.read,
+            progress.total,
+            progress.rate()
+        );
+        if self.terminal {
+            eprint!("\r{line}\x1b[K");
+        } else {
+            tracing::info!("{line}");
+        }
+    }
+
+    fn finish(&self, progress: &RebuildProgress) {
+        if self.terminal {
+            eprintln!();
+        }
+        tracing::info!(
+            projection = self.name,
+            events = progress.read,
+            seconds = progress.elapsed.as_secs_f64(),
+            events_per_second = progress.rate(),
+            "rebuild caught up"
+        );
+    }
 }
 
 /// What one process runs.
@@ -398,7 +494,7 @@ pub async fn start(
         let matching = matching.clone();
         tasks.spawn(async move {
             if let Err(error) =
-                run_projector(&name, &settings, pool, false, matching, shutdown.clone()).await
+                run_projector(&name, &settings, pool, None, matching, shutdown.clone()).await
             {
                 tracing::error!(projection = %name, error = %domain::error_chain(&error), "projector failed");
                 shutdown.cancel();

@@ -16,6 +16,7 @@ pub mod page;
 pub mod profiles;
 pub mod progress;
 pub mod reactors;
+pub mod rebuild;
 pub mod runtime;
 pub mod vectors;
 

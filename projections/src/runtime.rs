@@ -9,6 +9,7 @@
 //! A replay deletes the read model and the records, then starts a new consumer group (a new
 //! generation) that reads every topic from the beginning.
 
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -19,7 +20,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::ClientConfig;
+use rdkafka::{ClientConfig, TopicPartitionList};
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -69,16 +70,34 @@ const ENSURE_CHECKPOINT: &str =
 const SELECT_GENERATION: &str =
     "SELECT generation FROM projection_checkpoint WHERE projection = $1";
 
-/// Records the event as applied unless a newer or equal sequence of its aggregate already
-/// is; returns a row only when the event is new.
-const CLAIM_EVENT: &str = "
+/// Makes sure each aggregate of a batch has a row (sequence 0 when new), so that the lock
+/// taken next covers aggregates never seen before too.
+const ENSURE_APPLIED_ROWS: &str = "
 INSERT INTO projection_applied (projection, aggregate_type, aggregate_id, sequence, global_position)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (projection, aggregate_type, aggregate_id) DO UPDATE
-   SET sequence = EXCLUDED.sequence, global_position = EXCLUDED.global_position,
-       applied_at = now()
- WHERE projection_applied.sequence < EXCLUDED.sequence
-RETURNING sequence";
+SELECT $1, t.aggregate_type, t.aggregate_id, 0, 0
+  FROM unnest($2::text[], $3::text[]) AS t(aggregate_type, aggregate_id)
+ON CONFLICT DO NOTHING";
+
+/// The last sequence applied of each aggregate of a batch, locked until the batch commits:
+/// a projector sharing the group that receives the same events during a rebalance waits,
+/// then sees them applied.
+const LOCK_APPLIED: &str = "
+SELECT a.aggregate_type, a.aggregate_id, a.sequence
+  FROM projection_applied a
+  JOIN unnest($2::text[], $3::text[]) AS t(aggregate_type, aggregate_id)
+    ON a.aggregate_type = t.aggregate_type AND a.aggregate_id = t.aggregate_id
+ WHERE a.projection = $1
+ ORDER BY a.aggregate_type, a.aggregate_id
+   FOR UPDATE OF a";
+
+/// Records the last sequence the batch applied of each aggregate.
+const RECORD_APPLIED: &str = "
+UPDATE projection_applied a
+   SET sequence = t.sequence, global_position = t.global_position, applied_at = now()
+  FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[])
+       AS t(aggregate_type, aggregate_id, sequence, global_position)
+ WHERE a.projection = $1 AND a.aggregate_type = t.aggregate_type
+   AND a.aggregate_id = t.aggregate_id";
 
 const ADVANCE_CHECKPOINT: &str = "
 UPDATE projection_checkpoint
@@ -122,6 +141,31 @@ impl<P: Projection> Projector<P> {
         &self.projection
     }
 
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub(crate) fn config(&self) -> &ProjectorConfig {
+        &self.config
+    }
+
+    /// The consumer group of the projection's current generation.
+    pub(crate) async fn group(&self) -> Result<String, Error> {
+        sqlx::query(ENSURE_CHECKPOINT)
+            .bind(P::NAME)
+            .execute(&self.pool)
+            .await?;
+        let generation: i32 = sqlx::query_scalar(SELECT_GENERATION)
+            .bind(P::NAME)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(format!(
+            "{}.projector.{}.g{generation}",
+            self.config.topic_prefix,
+            P::NAME
+        ))
+    }
+
     /// Deletes the read model and what it recorded as applied, and moves to a new consumer
     /// group generation, so the next run rebuilds it from the start of every topic.
     pub async fn reset(&self) -> Result<(), Error> {
@@ -147,23 +191,34 @@ impl<P: Projection> Projector<P> {
     /// Consumes and applies events until `shutdown` is cancelled. The batch in flight is
     /// finished and its offsets committed before returning.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), Error> {
-        sqlx::query(ENSURE_CHECKPOINT)
-            .bind(P::NAME)
-            .execute(&self.pool)
-            .await?;
-        let generation: i32 = sqlx::query_scalar(SELECT_GENERATION)
-            .bind(P::NAME)
-            .fetch_one(&self.pool)
-            .await?;
-        let group = format!(
-            "{}.projector.{}.g{generation}",
-            self.config.topic_prefix,
-            P::NAME
-        );
+        self.consume(&shutdown, None, &mut |_| {}).await
+    }
+
+    /// Consumes until `shutdown`, or until every partition of `until` has been read up to
+    /// its offset; `on_batch` hears how many messages each batch held.
+    pub(crate) async fn consume(
+        &self,
+        shutdown: &CancellationToken,
+        until: Option<&TopicPartitionList>,
+        on_batch: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<(), Error> {
+        let group = self.group().await?;
         let consumer = subscribe(&self.config, &group, P::AGGREGATE_TYPES)?;
         tracing::info!(projection = P::NAME, %group, "projector started");
+        let mut remaining: HashMap<(String, i32), i64> = until
+            .map(|until| {
+                until
+                    .elements()
+                    .iter()
+                    .filter_map(|e| {
+                        Some(((e.topic().to_owned(), e.partition()), e.offset().to_raw()?))
+                    })
+                    .filter(|(_, end)| *end > 0)
+                    .collect()
+            })
+            .unwrap_or_default();
 
-        loop {
+        while until.is_none() || !remaining.is_empty() {
             let first = tokio::select! {
                 _ = shutdown.cancelled() => break,
                 message = consumer.recv() => match message {
@@ -183,10 +238,18 @@ impl<P: Projection> Projector<P> {
                     None => break,
                 }
             }
-            self.apply_with_retry(&batch, &shutdown).await?;
+            self.apply_with_retry(&batch, shutdown).await?;
             for message in &batch {
                 store_offset(&consumer, message, P::NAME);
+                let key = (message.topic().to_owned(), message.partition());
+                if remaining
+                    .get(&key)
+                    .is_some_and(|end| message.offset() + 1 >= *end)
+                {
+                    remaining.remove(&key);
+                }
             }
+            on_batch(batch.len());
         }
         commit(&consumer)?;
         tracing::info!(projection = P::NAME, "projector stopped");
@@ -243,21 +306,42 @@ impl<P: Projection> Projector<P> {
     async fn apply_events_counted(&self, events: &[PublishedEvent]) -> Result<BatchOutcome, Error> {
         let mut outcome = BatchOutcome::default();
         let mut last_position = 0;
+        // Each aggregate of the batch once, in one order, so concurrent batches lock alike.
+        let aggregates: BTreeSet<(&str, &str)> = events
+            .iter()
+            .map(|e| (e.aggregate_type.as_str(), e.aggregate_id.as_str()))
+            .collect();
+        let (types, ids): (Vec<&str>, Vec<&str>) = aggregates.into_iter().unzip();
         let mut tx = self.pool.begin().await?;
+        sqlx::query(ENSURE_APPLIED_ROWS)
+            .bind(P::NAME)
+            .bind(&types)
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+        let locked: Vec<(String, String, i64)> = sqlx::query_as(LOCK_APPLIED)
+            .bind(P::NAME)
+            .bind(&types)
+            .bind(&ids)
+            .fetch_all(&mut *tx)
+            .await?;
+        let mut applied: HashMap<(String, String), (i64, i64)> = locked
+            .into_iter()
+            .map(|(aggregate_type, aggregate_id, sequence)| {
+                ((aggregate_type, aggregate_id), (sequence, 0))
+            })
+            .collect();
+        let mut changed = HashSet::new();
         for event in events {
-            let claimed: Option<i64> = sqlx::query_scalar(CLAIM_EVENT)
-                .bind(P::NAME)
-                .bind(&event.aggregate_type)
-                .bind(&event.aggregate_id)
-                .bind(event.sequence)
-                .bind(event.global_position)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if claimed.is_none() {
+            let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
+            let last = applied.entry(key.clone()).or_insert((0, 0));
+            if event.sequence <= last.0 {
                 outcome.skipped += 1;
                 continue;
             }
-            let span = tracing::debug_span!(
+            *last = (event.sequence, event.global_position);
+            changed.insert(key);
+            let span = tracing::info_span!(
                 "project",
                 projection = P::NAME,
                 aggregate_id = %event.aggregate_id,
@@ -270,6 +354,24 @@ impl<P: Projection> Projector<P> {
                 .await?;
             outcome.applied += 1;
             last_position = last_position.max(event.global_position);
+        }
+        if !changed.is_empty() {
+            let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for key in changed {
+                let (sequence, position) = applied[&key];
+                columns.0.push(key.0);
+                columns.1.push(key.1);
+                columns.2.push(sequence);
+                columns.3.push(position);
+            }
+            sqlx::query(RECORD_APPLIED)
+                .bind(P::NAME)
+                .bind(&columns.0)
+                .bind(&columns.1)
+                .bind(&columns.2)
+                .bind(&columns.3)
+                .execute(&mut *tx)
+                .await?;
         }
         self.projection.finish_batch(&mut tx).await?;
         if outcome.applied > 0 {

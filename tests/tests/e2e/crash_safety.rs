@@ -16,11 +16,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-const CANDIDATES: usize = 30;
+pub(crate) const CANDIDATES: usize = 30;
 const JOBS: usize = 4;
 
 /// A small market: one employer, some jobs, some candidates. Returns the ids.
-async fn market(service: &CommandService) -> (Uuid, Vec<Uuid>, Vec<Uuid>) {
+pub(crate) async fn market(service: &CommandService) -> (Uuid, Vec<Uuid>, Vec<Uuid>) {
     let employer = Uuid::new_v4();
     let as_employer = context(Actor::new(employer, Role::Employer));
     service
@@ -75,7 +75,7 @@ async fn market(service: &CommandService) -> (Uuid, Vec<Uuid>, Vec<Uuid>) {
 }
 
 /// Both sides swipe on every pairing; about two in three become matches.
-async fn swipe_everything(
+pub(crate) async fn swipe_everything(
     service: &CommandService,
     employer: Uuid,
     jobs: &[Uuid],
@@ -110,7 +110,7 @@ async fn swipe_everything(
     }
 }
 
-async fn pairing_events(pool: &PgPool) -> i64 {
+pub(crate) async fn pairing_events(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'pairing'")
         .fetch_one(pool)
         .await
@@ -119,7 +119,7 @@ async fn pairing_events(pool: &PgPool) -> i64 {
 
 /// Sum of the last sequences the projection applied: equals the number of pairing events
 /// once it has applied all of them.
-async fn projected(pool: &PgPool) -> i64 {
+pub(crate) async fn projected(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT COALESCE(sum(sequence), 0)::bigint FROM projection_applied
           WHERE projection = 'matches' AND aggregate_type = 'pairing'",
@@ -129,7 +129,7 @@ async fn projected(pool: &PgPool) -> i64 {
     .expect("projected")
 }
 
-async fn events_applied(pool: &PgPool) -> i64 {
+pub(crate) async fn events_applied(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
         "SELECT events_applied FROM projection_checkpoint WHERE projection = 'matches'",
     )
@@ -171,7 +171,7 @@ fn start(env: &TestEnv) -> Running {
     }
 }
 
-async fn caught_up(env: &TestEnv) {
+pub(crate) async fn caught_up(env: &TestEnv) {
     let total = pairing_events(&env.pool).await;
     eventually(
         "the projection to apply every pairing event",

@@ -10,4 +10,5 @@ mod embeddings;
 mod gap_free;
 mod matching;
 mod profiles_and_applications;
+mod rebuild;
 mod swipe_to_match;
