@@ -111,6 +111,29 @@ enum BenchCommand {
         #[arg(long, default_value_t = 2_000)]
         postings: usize,
     },
+    /// The whole spine: ChargeCredits over HTTP through the API, relay, Kafka and the ledger
+    /// projector in this process, beside a raw PostgreSQL append baseline; then idle CPU.
+    Pipeline {
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 100)]
+        wallets: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Commands per second across all clients; flat out when absent.
+        #[arg(long)]
+        rate: Option<f64>,
+        /// The idle window whose CPU use is reported.
+        #[arg(long, default_value_t = 30)]
+        idle_seconds: u64,
+    },
+    /// Rebuilding the ledger from the event store and from Kafka.
+    Replay {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, default_value_t = 100)]
+        wallets: usize,
+    },
     /// Texts embedded per second by the configured embedding model.
     Embeddings {
         #[arg(long, default_value_t = 1_000)]
@@ -211,6 +234,39 @@ async fn main() -> anyhow::Result<()> {
             let report = api::bench::credits(&settings, bench).await?;
             println!("ChargeCredits, one wallet:         {}", report.one_wallet);
             println!("ChargeCredits, {wallets} wallets: {}", report.many_wallets);
+            return Ok(());
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Pipeline {
+                    clients,
+                    wallets,
+                    seconds,
+                    rate,
+                    idle_seconds,
+                },
+        } => {
+            let bench = api::bench::pipeline::PipelineBench {
+                clients,
+                wallets,
+                seconds,
+                rate,
+                idle_seconds,
+            };
+            let report = api::bench::pipeline::pipeline(&settings, bench)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            println!("{report}");
+            return Ok(());
+        }
+        Command::Bench {
+            what: BenchCommand::Replay { events, wallets },
+        } => {
+            let bench = api::bench::pipeline::ReplayBench { events, wallets };
+            let report = api::bench::pipeline::replay(&settings, bench)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            println!("{report}");
             return Ok(());
         }
         Command::Bench {

@@ -27,7 +27,7 @@ use projections::vectors::VectorIndex;
 use projections::Projector;
 use uuid::Uuid;
 
-use super::Throughput;
+use super::{Latency, Throughput};
 use crate::settings::Settings;
 
 #[derive(Debug, Clone, Copy)]
@@ -38,41 +38,6 @@ pub struct MatchingBench {
     pub samples: usize,
     /// Job and profile updates measured.
     pub updates: usize,
-}
-
-/// Percentiles of a latency sample.
-#[derive(Debug, Clone, Copy)]
-pub struct Latency {
-    pub p50: Duration,
-    pub p99: Duration,
-    pub samples: usize,
-}
-
-impl Latency {
-    fn of(mut samples: Vec<Duration>) -> Self {
-        samples.sort();
-        let at = |q: f64| {
-            samples
-                .get(((samples.len() as f64 - 1.0) * q).round() as usize)
-                .copied()
-                .unwrap_or_default()
-        };
-        Self {
-            p50: at(0.50),
-            p99: at(0.99),
-            samples: samples.len(),
-        }
-    }
-}
-
-impl std::fmt::Display for Latency {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "p50 {:.2?}, p99 {:.2?} ({} samples)",
-            self.p50, self.p99, self.samples
-        )
-    }
 }
 
 #[derive(Debug)]

@@ -2,6 +2,7 @@
 //! that is dropped afterwards. Matching has a module of its own.
 
 pub mod matching;
+pub mod pipeline;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -14,6 +15,76 @@ use domain::{Actor, Role};
 use uuid::Uuid;
 
 use crate::settings::Settings;
+
+/// Percentiles of a latency sample.
+#[derive(Debug, Clone, Copy)]
+pub struct Latency {
+    pub p50: Duration,
+    pub p99: Duration,
+    pub samples: usize,
+}
+
+impl Latency {
+    pub(crate) fn of(mut samples: Vec<Duration>) -> Self {
+        samples.sort();
+        let at = |q: f64| {
+            samples
+                .get(((samples.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        Self {
+            p50: at(0.50),
+            p99: at(0.99),
+            samples: samples.len(),
+        }
+    }
+}
+
+impl std::fmt::Display for Latency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "p50 {:.2?}, p99 {:.2?} ({} samples)",
+            self.p50, self.p99, self.samples
+        )
+    }
+}
+
+/// A database of a benchmark's own, with settings pointing at it and a topic prefix and
+/// vector-index directory of its own; dropped with `drop_database`.
+#[derive(Debug)]
+pub struct Scratch {
+    pub settings: Settings,
+    server: String,
+    name: String,
+}
+
+impl Scratch {
+    pub async fn create(settings: &Settings, what: &str) -> Result<Self, commands::Error> {
+        let server = settings.database.url.expose().to_owned();
+        let id = Uuid::new_v4().simple().to_string();
+        let name = format!("hirestream_bench_{what}_{}", &id[..12]);
+        let url = commands::db::create_database(&server, &name).await?;
+        let mut settings = settings.clone();
+        settings.database.url = crate::settings::Secret::new(url);
+        settings.kafka.topic_prefix = format!("bench{}", &id[..12]);
+        settings.matching.data_dir = std::env::temp_dir()
+            .join(format!("hirestream-bench-{id}"))
+            .display()
+            .to_string();
+        Ok(Self {
+            settings,
+            server,
+            name,
+        })
+    }
+
+    pub async fn drop_database(&self) -> Result<(), commands::Error> {
+        std::fs::remove_dir_all(&self.settings.matching.data_dir).ok();
+        commands::db::drop_database(&self.server, &self.name).await
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct CreditsBench {
@@ -198,13 +269,8 @@ pub async fn import(
     use commands::import;
     use domain::employer::RegisterEmployer;
 
-    let server = settings.database.url.expose().to_owned();
-    let id = Uuid::new_v4().simple().to_string();
-    let name = format!("hirestream_bench_{id}");
-    let url = commands::db::create_database(&server, &name).await?;
-    let mut settings = settings.clone();
-    settings.database.url = crate::settings::Secret::new(url);
-    settings.kafka.topic_prefix = format!("bench{}", &id[..12]);
+    let scratch = Scratch::create(settings, "import").await?;
+    let settings = scratch.settings.clone();
     let result = async {
         let pool = crate::process::connect(&settings).await?;
         commands::db::migrate(&pool).await?;
@@ -265,7 +331,7 @@ pub async fn import(
         })
     }
     .await;
-    commands::db::drop_database(&server, &name).await?;
+    scratch.drop_database().await?;
     result
 }
 
