@@ -29,17 +29,20 @@ pub fn entry_id(wallet_id: Uuid, sequence: i64) -> Uuid {
     )
 }
 
-const INSERT_ENTRY: &str = "
+const INSERT_ENTRIES: &str = "
 INSERT INTO ledger_entry (entry_id, wallet_id, sequence, kind, amount, balance_after, reference,
                           description, command, actor_subject, actor_role, correlation_id,
                           recorded_at, global_position)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)";
+SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bigint[], $4::text[], $5::bigint[],
+                     $6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[],
+                     $11::text[], $12::text[], $13::timestamptz[], $14::bigint[])";
 
-const UPSERT_BALANCE: &str = "
+/// Each wallet of a batch once: its balance after the batch and how many entries it added.
+const UPSERT_BALANCES: &str = "
 INSERT INTO wallet_balance (wallet_id, balance, entries, last_sequence, updated_at)
-VALUES ($1, $2, 1, $3, $4)
+SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bigint[], $4::bigint[], $5::timestamptz[])
 ON CONFLICT (wallet_id) DO UPDATE
-   SET balance = EXCLUDED.balance, entries = wallet_balance.entries + 1,
+   SET balance = EXCLUDED.balance, entries = wallet_balance.entries + EXCLUDED.entries,
        last_sequence = EXCLUDED.last_sequence, updated_at = EXCLUDED.updated_at";
 
 impl Projection for LedgerProjector {
@@ -47,63 +50,79 @@ impl Projection for LedgerProjector {
     const AGGREGATE_TYPES: &'static [&'static str] = &[Wallet::TYPE];
 
     async fn apply(&self, tx: &mut PgConnection, event: &PublishedEvent) -> Result<(), Error> {
-        if event.aggregate_type != Wallet::TYPE {
+        self.apply_all(tx, &[event]).await
+    }
+
+    /// One statement for every entry of the batch and one for every wallet's balance.
+    async fn apply_all(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&PublishedEvent],
+    ) -> Result<(), Error> {
+        let mut rows = EntryRows::default();
+        let mut balances: BTreeMap<Uuid, (i64, i64, i64, DateTime<Utc>)> = BTreeMap::new();
+        for event in events.iter().filter(|e| e.aggregate_type == Wallet::TYPE) {
+            let decoded: WalletEvent = event.decode().map_err(|e| Error::payload(event, e))?;
+            let (kind, wallet_id, reference, description) = describe(&decoded);
+            let meta = |key: &str| event.metadata.get(key).cloned();
+            rows.entry_id.push(entry_id(wallet_id, event.sequence));
+            rows.wallet_id.push(wallet_id);
+            rows.sequence.push(event.sequence);
+            rows.kind.push(kind);
+            rows.amount.push(decoded.amount());
+            rows.balance_after.push(decoded.balance_after());
+            rows.reference.push(reference);
+            rows.description.push(description);
+            rows.command.push(meta(metadata::COMMAND));
+            rows.actor_subject.push(meta(metadata::ACTOR_SUBJECT));
+            rows.actor_role.push(meta(metadata::ACTOR_ROLE));
+            rows.correlation_id.push(meta(metadata::CORRELATION_ID));
+            rows.recorded_at.push(event.recorded_at);
+            rows.global_position.push(event.global_position);
+            let balance = balances
+                .entry(wallet_id)
+                .or_insert((0, 0, 0, event.recorded_at));
+            *balance = (
+                decoded.balance_after(),
+                balance.1 + 1,
+                event.sequence,
+                event.recorded_at,
+            );
+        }
+        if rows.entry_id.is_empty() {
             return Ok(());
         }
-        let decoded: WalletEvent = event.decode().map_err(|e| Error::payload(event, e))?;
-        let (kind, wallet_id, reference, description) = match &decoded {
-            WalletEvent::CreditsPurchased {
-                wallet_id,
-                payment_reference,
-                ..
-            } => (
-                "purchase",
-                *wallet_id,
-                payment_reference.clone(),
-                "credits purchased".to_owned(),
-            ),
-            WalletEvent::CreditsGranted {
-                wallet_id,
-                grant_id,
-                reason,
-                ..
-            } => ("grant", *wallet_id, grant_id.to_string(), reason.clone()),
-            WalletEvent::CreditsCharged {
-                wallet_id,
-                charge_id,
-                purpose,
-                ..
-            } => ("charge", *wallet_id, charge_id.to_string(), purpose.clone()),
-            WalletEvent::CreditsRefunded {
-                wallet_id,
-                charge_id,
-                reason,
-                ..
-            } => ("refund", *wallet_id, charge_id.to_string(), reason.clone()),
-        };
-        let meta = |key: &str| event.metadata.get(key).cloned();
-        sqlx::query(INSERT_ENTRY)
-            .bind(entry_id(wallet_id, event.sequence))
-            .bind(wallet_id)
-            .bind(event.sequence)
-            .bind(kind)
-            .bind(decoded.amount())
-            .bind(decoded.balance_after())
-            .bind(reference)
-            .bind(description)
-            .bind(meta(metadata::COMMAND))
-            .bind(meta(metadata::ACTOR_SUBJECT))
-            .bind(meta(metadata::ACTOR_ROLE))
-            .bind(meta(metadata::CORRELATION_ID))
-            .bind(event.recorded_at)
-            .bind(event.global_position)
+        sqlx::query(INSERT_ENTRIES)
+            .bind(&rows.entry_id)
+            .bind(&rows.wallet_id)
+            .bind(&rows.sequence)
+            .bind(&rows.kind)
+            .bind(&rows.amount)
+            .bind(&rows.balance_after)
+            .bind(&rows.reference)
+            .bind(&rows.description)
+            .bind(&rows.command)
+            .bind(&rows.actor_subject)
+            .bind(&rows.actor_role)
+            .bind(&rows.correlation_id)
+            .bind(&rows.recorded_at)
+            .bind(&rows.global_position)
             .execute(&mut *tx)
             .await?;
-        sqlx::query(UPSERT_BALANCE)
-            .bind(wallet_id)
-            .bind(decoded.balance_after())
-            .bind(event.sequence)
-            .bind(event.recorded_at)
+        let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (wallet_id, (balance, entries, last_sequence, updated_at)) in balances {
+            columns.0.push(wallet_id);
+            columns.1.push(balance);
+            columns.2.push(entries);
+            columns.3.push(last_sequence);
+            columns.4.push(updated_at);
+        }
+        sqlx::query(UPSERT_BALANCES)
+            .bind(&columns.0)
+            .bind(&columns.1)
+            .bind(&columns.2)
+            .bind(&columns.3)
+            .bind(&columns.4)
             .execute(&mut *tx)
             .await?;
         Ok(())
@@ -115,6 +134,59 @@ impl Projection for LedgerProjector {
             .await?;
         Ok(())
     }
+}
+
+/// The entry's kind, wallet, reference and description.
+fn describe(decoded: &WalletEvent) -> (&'static str, Uuid, String, String) {
+    match decoded {
+        WalletEvent::CreditsPurchased {
+            wallet_id,
+            payment_reference,
+            ..
+        } => (
+            "purchase",
+            *wallet_id,
+            payment_reference.clone(),
+            "credits purchased".to_owned(),
+        ),
+        WalletEvent::CreditsGranted {
+            wallet_id,
+            grant_id,
+            reason,
+            ..
+        } => ("grant", *wallet_id, grant_id.to_string(), reason.clone()),
+        WalletEvent::CreditsCharged {
+            wallet_id,
+            charge_id,
+            purpose,
+            ..
+        } => ("charge", *wallet_id, charge_id.to_string(), purpose.clone()),
+        WalletEvent::CreditsRefunded {
+            wallet_id,
+            charge_id,
+            reason,
+            ..
+        } => ("refund", *wallet_id, charge_id.to_string(), reason.clone()),
+    }
+}
+
+/// The columns of a batch of ledger entries.
+#[derive(Debug, Default)]
+struct EntryRows {
+    entry_id: Vec<Uuid>,
+    wallet_id: Vec<Uuid>,
+    sequence: Vec<i64>,
+    kind: Vec<&'static str>,
+    amount: Vec<i64>,
+    balance_after: Vec<i64>,
+    reference: Vec<String>,
+    description: Vec<String>,
+    command: Vec<Option<String>>,
+    actor_subject: Vec<Option<String>>,
+    actor_role: Vec<Option<String>>,
+    correlation_id: Vec<Option<String>>,
+    recorded_at: Vec<DateTime<Utc>>,
+    global_position: Vec<i64>,
 }
 
 /// One ledger entry.

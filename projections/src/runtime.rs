@@ -41,6 +41,23 @@ pub trait Projection: Send + Sync + 'static {
         event: &PublishedEvent,
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
+    /// Applies the new events of a batch, in order, inside the batch's transaction. The
+    /// default applies them one by one; a read model may write them in bulk.
+    fn apply_all(
+        &self,
+        tx: &mut PgConnection,
+        events: &[&PublishedEvent],
+    ) -> impl Future<Output = Result<(), Error>> + Send {
+        async move {
+            for event in events {
+                self.apply(tx, event)
+                    .instrument(event_span(Self::NAME, event))
+                    .await?;
+            }
+            Ok(())
+        }
+    }
+
     /// Deletes everything the projection built, before a replay.
     fn reset(&self, tx: &mut PgConnection) -> impl Future<Output = Result<(), Error>> + Send;
 
@@ -332,6 +349,7 @@ impl<P: Projection> Projector<P> {
             })
             .collect();
         let mut changed = HashSet::new();
+        let mut new_events = Vec::with_capacity(events.len());
         for event in events {
             let key = (event.aggregate_type.clone(), event.aggregate_id.clone());
             let last = applied.entry(key.clone()).or_insert((0, 0));
@@ -341,20 +359,11 @@ impl<P: Projection> Projector<P> {
             }
             *last = (event.sequence, event.global_position);
             changed.insert(key);
-            let span = tracing::info_span!(
-                "project",
-                projection = P::NAME,
-                aggregate_id = %event.aggregate_id,
-                event_type = %event.event_type,
-                correlation_id = event.metadata.get(domain::published::metadata::CORRELATION_ID).map(String::as_str),
-            );
-            self.projection
-                .apply(&mut tx, event)
-                .instrument(span)
-                .await?;
-            outcome.applied += 1;
+            new_events.push(event);
             last_position = last_position.max(event.global_position);
         }
+        self.projection.apply_all(&mut tx, &new_events).await?;
+        outcome.applied = new_events.len();
         if !changed.is_empty() {
             let mut columns = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
             for key in changed {
@@ -392,6 +401,18 @@ impl<P: Projection> Projector<P> {
         tx.commit().await?;
         Ok(outcome)
     }
+}
+
+/// The span an event's effects are logged in: the projection, the aggregate and the
+/// correlation id that ties it to the request that caused it.
+pub fn event_span(projection: &'static str, event: &PublishedEvent) -> tracing::Span {
+    tracing::info_span!(
+        "project",
+        projection,
+        aggregate_id = %event.aggregate_id,
+        event_type = %event.event_type,
+        correlation_id = event.metadata.get(domain::published::metadata::CORRELATION_ID).map(String::as_str),
+    )
 }
 
 /// A consumer in `group` subscribed to the topics of `aggregate_types`, starting from the
