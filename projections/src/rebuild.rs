@@ -31,9 +31,8 @@ SELECT tx_id::text::bigint AS tx_id, global_position, aggregate_type, aggregate_
   FROM events
  WHERE (tx_id, global_position) > ($1::bigint::text::xid8, $2)
    AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
-   AND aggregate_type = ANY($3)
  ORDER BY tx_id, global_position
- LIMIT $4";
+ LIMIT $3";
 
 const COUNT_EVENTS: &str = "SELECT count(*) FROM events WHERE aggregate_type = ANY($1)";
 
@@ -97,17 +96,25 @@ impl<P: Projection> Projector<P> {
         };
         let mut cursor = (0_i64, 0_i64);
         loop {
+            // Every type is read, in the order of the index the relay reads too, and the
+            // others are dropped here: filtering in the query makes PostgreSQL collect and sort
+            // every remaining event of the types for each batch.
             let rows: Vec<EventRow> = sqlx::query_as(SELECT_EVENTS)
                 .bind(cursor.0)
                 .bind(cursor.1)
-                .bind(&types)
                 .bind(REBUILD_BATCH)
                 .fetch_all(self.pool())
                 .await?;
             let Some(last) = rows.last() else { break };
             cursor = (last.tx_id, last.global_position);
-            let events: Vec<PublishedEvent> = rows.into_iter().map(published).collect();
-            self.apply_events(&events).await?;
+            let events: Vec<PublishedEvent> = rows
+                .into_iter()
+                .filter(|row| types.contains(&row.aggregate_type.as_str()))
+                .map(published)
+                .collect();
+            if !events.is_empty() {
+                self.apply_events(&events).await?;
+            }
             progress.read += events.len() as u64;
             progress.total = progress.total.max(progress.read);
             progress.elapsed = started.elapsed();

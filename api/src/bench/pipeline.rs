@@ -566,7 +566,6 @@ async fn run_replay(scratch: &Scratch, bench: ReplayBench) -> Result<ReplayRepor
         let rows: Vec<(i64, i64, serde_json::Value)> = sqlx::query_as(
             "SELECT tx_id::text::bigint, global_position, payload FROM events
               WHERE (tx_id, global_position) > ($1::bigint::text::xid8, $2)
-                AND aggregate_type = 'wallet'
               ORDER BY tx_id, global_position LIMIT $3",
         )
         .bind(cursor.0)
@@ -584,11 +583,11 @@ async fn run_replay(scratch: &Scratch, bench: ReplayBench) -> Result<ReplayRepor
         pool.clone(),
         process::projector_config(settings),
     );
-    let from_store = projector.rebuild_from_store(|_| {}).await?.elapsed;
     let from_kafka = projector
         .rebuild_from_kafka(&CancellationToken::new(), |_| {})
         .await?
         .elapsed;
+    let from_store = projector.rebuild_from_store(|_| {}).await?.elapsed;
     pool.close().await;
     Ok(ReplayReport {
         events: events as usize,
