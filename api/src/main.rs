@@ -352,6 +352,7 @@ async fn main() -> anyhow::Result<()> {
                     pool,
                     Some(replay),
                     None,
+                    commands::health::PartHealth::detached(name.clone()),
                     shutdown,
                 )
                 .await?);

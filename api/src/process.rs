@@ -9,6 +9,7 @@ use commands::embeddings::cache::CachedEmbedder;
 use commands::embeddings::local::LocalEmbedder;
 use commands::embeddings::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use commands::embeddings::{Embedder, EmbeddingError};
+use commands::health::{Health, PartHealth};
 use commands::providers::local::LocalWriter;
 use commands::providers::openai::{OpenAiConfig, OpenAiWriter};
 use commands::providers::DocumentWriter;
@@ -89,6 +90,7 @@ pub fn relay_config(settings: &Settings) -> RelayConfig {
 
 pub fn projector_config(settings: &Settings) -> ProjectorConfig {
     ProjectorConfig {
+        stall_after: Duration::from_millis(settings.projector.stall_after_ms),
         brokers: settings.kafka.brokers.clone(),
         topic_prefix: settings.kafka.topic_prefix.clone(),
         batch_size: settings.projector.batch_size,
@@ -104,8 +106,14 @@ pub async fn connect(settings: &Settings) -> Result<PgPool, commands::Error> {
     .await
 }
 
-pub fn app_state(settings: &Settings, pool: PgPool, matching: Option<&Matching>) -> AppState {
+pub fn app_state(
+    settings: &Settings,
+    pool: PgPool,
+    matching: Option<&Matching>,
+    health: Health,
+) -> AppState {
     AppState {
+        health,
         search: matching.map(|m| JobSearch {
             index: Arc::clone(&m.index),
             embedder: Arc::clone(&m.model),
@@ -141,13 +149,14 @@ pub async fn serve(
     settings: &Settings,
     pool: PgPool,
     matching: Option<&Matching>,
+    health: Health,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let limits = HttpLimits {
         request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
         body_limit_bytes: settings.http.body_limit_bytes,
     };
-    let router = app::router(app_state(settings, pool, matching), limits);
+    let router = app::router(app_state(settings, pool, matching, health), limits);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
@@ -228,11 +237,14 @@ pub async fn run_projector(
     pool: PgPool,
     replay: Option<Replay>,
     matching: Option<Matching>,
+    health: PartHealth,
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
     let config = projector_config(settings);
     match name {
-        MatchesProjector::NAME => run(MatchesProjector, pool, config, replay, shutdown).await,
+        MatchesProjector::NAME => {
+            run(MatchesProjector, pool, config, replay, health, shutdown).await
+        }
         MatchingProjector::NAME => {
             let matching = match matching {
                 Some(matching) => matching,
@@ -240,15 +252,27 @@ pub async fn run_projector(
             };
             let projector =
                 MatchingProjector::new(matching.index, matching.cached, matching_config(settings));
-            run(projector, pool, config, replay, shutdown).await
+            run(projector, pool, config, replay, health, shutdown).await
         }
-        LedgerProjector::NAME => run(LedgerProjector, pool, config, replay, shutdown).await,
-        ProfilesProjector::NAME => run(ProfilesProjector, pool, config, replay, shutdown).await,
-        JobsProjector::NAME => run(JobsProjector, pool, config, replay, shutdown).await,
+        LedgerProjector::NAME => run(LedgerProjector, pool, config, replay, health, shutdown).await,
+        ProfilesProjector::NAME => {
+            run(ProfilesProjector, pool, config, replay, health, shutdown).await
+        }
+        JobsProjector::NAME => run(JobsProjector, pool, config, replay, health, shutdown).await,
         ApplicationsProjector::NAME => {
-            run(ApplicationsProjector, pool, config, replay, shutdown).await
+            run(
+                ApplicationsProjector,
+                pool,
+                config,
+                replay,
+                health,
+                shutdown,
+            )
+            .await
         }
-        DocumentsProjector::NAME => run(DocumentsProjector, pool, config, replay, shutdown).await,
+        DocumentsProjector::NAME => {
+            run(DocumentsProjector, pool, config, replay, health, shutdown).await
+        }
         DocumentWorker::NAME | DocumentRefunds::NAME if replay.is_some() => {
             Err(projections::Error::UnknownProjection(format!(
                 "{name} is a reactor; it does not replay"
@@ -321,9 +345,10 @@ async fn run<P: Projection>(
     pool: PgPool,
     config: ProjectorConfig,
     replay: Option<Replay>,
+    health: PartHealth,
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
-    let projector = Projector::new(projection, pool, config);
+    let projector = Projector::new(projection, pool, config).with_health(health);
     if let Some(replay) = replay {
         let mut report = ProgressReport::new(P::NAME);
         let done = match replay.from {
@@ -465,17 +490,19 @@ pub async fn start(
     };
     let mut tasks = JoinSet::new();
     let mut addr = None;
+    let health = Health::default();
     if parts.api {
         let listener = bind(&settings.http.addr).await?;
         addr = listener.local_addr().ok();
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
-        let matching = matching.clone();
+        let (matching, health) = (matching.clone(), health.clone());
         tasks.spawn(async move {
             if let Err(error) = serve(
                 listener,
                 &settings,
                 pool,
                 matching.as_ref(),
+                health,
                 shutdown.clone(),
             )
             .await
@@ -486,17 +513,29 @@ pub async fn start(
         });
     }
     if parts.relay {
-        let relay = Relay::new(pool.clone(), relay_config(settings));
+        let relay =
+            Relay::new(pool.clone(), relay_config(settings)).with_health(health.part("relay"));
         tasks.spawn(relay.run(shutdown.clone()));
     }
     for name in parts.projectors {
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
         let matching = matching.clone();
+        let part = health.part(name.clone());
         tasks.spawn(async move {
-            if let Err(error) =
-                run_projector(&name, &settings, pool, None, matching, shutdown.clone()).await
-            {
-                tracing::error!(projection = %name, error = %domain::error_chain(&error), "projector failed");
+            let result = run_projector(
+                &name,
+                &settings,
+                pool,
+                None,
+                matching,
+                part.clone(),
+                shutdown.clone(),
+            )
+            .await;
+            if let Err(error) = result {
+                let error = domain::error_chain(&error);
+                part.failed(error.clone());
+                tracing::error!(projection = %name, %error, "projector failed");
                 shutdown.cancel();
             }
         });

@@ -79,6 +79,8 @@ pub struct RelaySettings {
 pub struct ProjectorSettings {
     pub batch_size: usize,
     pub retry_backoff_ms: u64,
+    /// A projector with work pending that applies nothing for this long rejoins its group.
+    pub stall_after_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -225,6 +227,7 @@ impl Default for Settings {
             projector: ProjectorSettings {
                 batch_size: 500,
                 retry_backoff_ms: 1_000,
+                stall_after_ms: 30_000,
             },
             payments: PaymentSettings {
                 webhook_secret: Secret::new(DEVELOPMENT_WEBHOOK_SECRET),

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use commands::health::Health;
 use commands::CommandService;
 use projections::matching::feeds::JobSearch;
 use projections::progress::Progress;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub consistency_wait: Duration,
     /// Wakes those waits when a projector commits.
     pub progress: Progress,
+    /// The parts running in this process, for readiness.
+    pub health: Health,
     pub webhook: Arc<WebhookVerifier>,
     /// Semantic search of open jobs, where this process can reach the vector index.
     pub search: Option<JobSearch>,

@@ -10,6 +10,7 @@ pub mod db;
 pub mod documents;
 pub mod embeddings;
 mod error;
+pub mod health;
 pub mod import;
 pub mod providers;
 pub mod relay;

@@ -30,6 +30,7 @@ use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 
+use crate::health::PartHealth;
 use crate::wake::EVENTS_CHANNEL;
 use crate::Error;
 
@@ -154,11 +155,22 @@ UPDATE relay_checkpoint SET last_error = $2, last_error_at = now() WHERE relay_n
 pub struct Relay {
     pool: PgPool,
     config: RelayConfig,
+    health: PartHealth,
 }
 
 impl Relay {
     pub fn new(pool: PgPool, config: RelayConfig) -> Self {
-        Self { pool, config }
+        Self {
+            pool,
+            config,
+            health: PartHealth::detached("relay"),
+        }
+    }
+
+    /// Reports the relay's state to `health`: stuck while it cannot publish.
+    pub fn with_health(mut self, health: PartHealth) -> Self {
+        self.health = health;
+        self
     }
 
     /// Runs until `shutdown` is cancelled, restarting after any failure: a broker or
@@ -170,6 +182,7 @@ impl Relay {
                 Err(error) => {
                     let error = error_chain(&error);
                     tracing::warn!(%error, "relay stopped, restarting");
+                    self.health.stuck(error.clone());
                     self.record_failure(&error).await;
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
@@ -212,6 +225,7 @@ impl Relay {
             .fetch_one(&mut conn)
             .await?;
         tracing::info!(relay = %self.config.name, ?checkpoint, "relay active");
+        self.health.running();
 
         while !shutdown.is_cancelled() {
             let batch: Vec<EventRow> = sqlx::query_as(SELECT_COMMITTED)
@@ -268,7 +282,8 @@ impl Relay {
                 .execute(&mut conn)
                 .await?;
             checkpoint = last;
-            tracing::debug!(published = batch.len(), ?checkpoint, "batch published");
+            self.health.progressed();
+            tracing::info!(published = batch.len(), ?checkpoint, "batch published");
         }
         // Closing the session releases the lock for a standby.
         conn.close().await?;

@@ -11,8 +11,10 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+use commands::health::PartHealth;
 use domain::error_chain;
 use domain::published::{topic, PublishedEvent};
 use futures::FutureExt;
@@ -73,6 +75,9 @@ pub trait Projection: Send + Sync + 'static {
 
 #[derive(Debug, Clone)]
 pub struct ProjectorConfig {
+    /// How long a consumer may make no progress while work is pending before it is
+    /// replaced.
+    pub stall_after: Duration,
     pub brokers: String,
     pub topic_prefix: String,
     /// Most messages applied in one transaction.
@@ -133,6 +138,7 @@ UPDATE projection_checkpoint
 /// Runs one projection.
 #[derive(Debug)]
 pub struct Projector<P> {
+    health: PartHealth,
     projection: P,
     pool: PgPool,
     config: ProjectorConfig,
@@ -148,10 +154,17 @@ struct BatchOutcome {
 impl<P: Projection> Projector<P> {
     pub fn new(projection: P, pool: PgPool, config: ProjectorConfig) -> Self {
         Self {
+            health: PartHealth::detached(P::NAME),
             projection,
             pool,
             config,
         }
+    }
+
+    /// Reports this projector's state to `health`.
+    pub fn with_health(mut self, health: PartHealth) -> Self {
+        self.health = health;
+        self
     }
 
     pub fn projection(&self) -> &P {
@@ -219,9 +232,6 @@ impl<P: Projection> Projector<P> {
         until: Option<&TopicPartitionList>,
         on_batch: &mut (dyn FnMut(usize) + Send),
     ) -> Result<(), Error> {
-        let group = self.group().await?;
-        let consumer = subscribe(&self.config, &group, P::AGGREGATE_TYPES)?;
-        tracing::info!(projection = P::NAME, %group, "projector started");
         let mut remaining: HashMap<(String, i32), i64> = until
             .map(|until| {
                 until
@@ -234,15 +244,62 @@ impl<P: Projection> Projector<P> {
                     .collect()
             })
             .unwrap_or_default();
+        loop {
+            match self
+                .consume_once(shutdown, until.is_some(), &mut remaining, on_batch)
+                .await?
+            {
+                Consumed::Done => return Ok(()),
+                // A consumer that makes no progress while work waits is replaced: the new
+                // one joins the group afresh and fetches from the committed offsets.
+                Consumed::Stalled => continue,
+            }
+        }
+    }
 
-        while until.is_none() || !remaining.is_empty() {
+    async fn consume_once(
+        &self,
+        shutdown: &CancellationToken,
+        bounded: bool,
+        remaining: &mut HashMap<(String, i32), i64>,
+        on_batch: &mut (dyn FnMut(usize) + Send),
+    ) -> Result<Consumed, Error> {
+        let group = self.group().await?;
+        let consumer = Arc::new(subscribe(&self.config, &group, P::AGGREGATE_TYPES)?);
+        tracing::info!(projection = P::NAME, %group, "projector started");
+        self.health.running();
+        let mut watchdog = Watchdog::new(self.config.stall_after);
+        let mut check = tokio::time::interval(STALL_CHECK);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+        while !bounded || !remaining.is_empty() {
             let first = tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = check.tick() => {
+                    let topics = topics(&self.config, P::AGGREGATE_TYPES);
+                    let lag = group_lag(Arc::clone(&consumer), topics).await;
+                    if let Some(lag) = lag {
+                        self.health.lag(lag);
+                    }
+                    if watchdog.stalled(lag) {
+                        let problem = format!(
+                            "no progress for {:?} with {} events pending; rejoining the group",
+                            self.config.stall_after,
+                            lag.unwrap_or_default()
+                        );
+                        tracing::warn!(projection = P::NAME, %problem, "projector stalled");
+                        self.health.stuck(problem);
+                        commit(&consumer)?;
+                        return Ok(Consumed::Stalled);
+                    }
+                    continue;
+                }
                 message = consumer.recv() => match message {
                     Ok(message) => message,
                     Err(error) => {
                         // The client reconnects by itself; report and keep consuming.
                         tracing::warn!(projection = P::NAME, %error, "kafka consumer error");
+                        self.health.problem(error.to_string());
                         tokio::time::sleep(self.config.retry_backoff.min(Duration::from_millis(200))).await;
                         continue;
                     }
@@ -266,11 +323,13 @@ impl<P: Projection> Projector<P> {
                     remaining.remove(&key);
                 }
             }
+            watchdog.progressed();
+            self.health.progressed();
             on_batch(batch.len());
         }
         commit(&consumer)?;
         tracing::info!(projection = P::NAME, "projector stopped");
-        Ok(())
+        Ok(Consumed::Done)
     }
 
     /// Applies a batch, retrying while the database is unavailable. Gives up only when
@@ -401,6 +460,94 @@ impl<P: Projection> Projector<P> {
         tx.commit().await?;
         Ok(outcome)
     }
+}
+
+/// How often a consumer checks that it keeps up.
+const STALL_CHECK: Duration = Duration::from_secs(5);
+
+/// How a consumer's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Consumed {
+    Done,
+    Stalled,
+}
+
+/// Tells a consumer that is stuck from one that is idle: stuck is work pending (a lag the
+/// group has not committed past) and no batch for `stall_after`.
+#[derive(Debug)]
+pub(crate) struct Watchdog {
+    stall_after: Duration,
+    last_progress: tokio::time::Instant,
+}
+
+impl Watchdog {
+    pub(crate) fn new(stall_after: Duration) -> Self {
+        Self {
+            stall_after,
+            last_progress: tokio::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn progressed(&mut self) {
+        self.last_progress = tokio::time::Instant::now();
+    }
+
+    /// Whether the consumer is stuck, given the group's lag (unknown when the broker did not
+    /// answer: a broker outage is not the consumer's fault).
+    pub(crate) fn stalled(&mut self, lag: Option<i64>) -> bool {
+        match lag {
+            Some(lag) if lag > 0 => self.last_progress.elapsed() >= self.stall_after,
+            _ => {
+                // Nothing waits: idle, not stuck.
+                self.progressed();
+                false
+            }
+        }
+    }
+}
+
+pub(crate) fn topics(config: &ProjectorConfig, aggregate_types: &[&str]) -> Vec<String> {
+    aggregate_types
+        .iter()
+        .map(|a| topic(&config.topic_prefix, a))
+        .collect()
+}
+
+/// Messages in the group's topics past its committed offsets; `None` when the broker does
+/// not answer in time.
+pub(crate) async fn group_lag(consumer: Arc<StreamConsumer>, topics: Vec<String>) -> Option<i64> {
+    tokio::task::spawn_blocking(move || {
+        const TIMEOUT: Duration = Duration::from_secs(2);
+        let mut partitions = TopicPartitionList::new();
+        let mut ends = HashMap::new();
+        for name in &topics {
+            let metadata = consumer.fetch_metadata(Some(name), TIMEOUT).ok()?;
+            for found in metadata.topics().iter().filter(|t| t.error().is_none()) {
+                for partition in found.partitions() {
+                    let (_, high) = consumer
+                        .fetch_watermarks(name, partition.id(), TIMEOUT)
+                        .ok()?;
+                    partitions.add_partition(name, partition.id());
+                    ends.insert((name.clone(), partition.id()), high);
+                }
+            }
+        }
+        let committed = consumer.committed_offsets(partitions, TIMEOUT).ok()?;
+        let lag = committed
+            .elements()
+            .iter()
+            .map(|e| {
+                let end = ends[&(e.topic().to_owned(), e.partition())];
+                // No commit yet: everything from the start of the partition is pending.
+                let done = e.offset().to_raw().filter(|o| *o >= 0).unwrap_or(0);
+                (end - done).max(0)
+            })
+            .sum();
+        Some(lag)
+    })
+    .await
+    .ok()
+    .flatten()
 }
 
 /// The span an event's effects are logged in: the projection, the aggregate and the

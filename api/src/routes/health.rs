@@ -1,5 +1,6 @@
 //! Liveness (`/healthz`: the process answers) and readiness (`/readyz`: it can reach
-//! PostgreSQL and serve requests).
+//! PostgreSQL and none of its parts (the relay, projectors) is stuck or failed; the answer
+//! lists each part with its state and lag).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,14 +21,22 @@ async fn healthz() -> Json<Value> {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match sqlx::query("SELECT 1").execute(&state.pool).await {
-        Ok(_) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+    let parts = state.health.snapshot();
+    let database = match sqlx::query("SELECT 1").execute(&state.pool).await {
+        Ok(_) => "reachable",
         Err(error) => {
             tracing::warn!(%error, "not ready: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "unreachable" })),
-            )
+            "unreachable"
         }
-    }
+    };
+    let ready = database == "reachable" && state.health.is_ready();
+    let (status, word) = if ready {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    };
+    (
+        status,
+        Json(json!({ "status": word, "database": database, "parts": parts })),
+    )
 }

@@ -46,6 +46,7 @@ mod tests {
             keys: Arc::new(TokenKeys::new(b"test")),
             consistency_wait: Duration::from_millis(10),
             progress: Default::default(),
+            health: Default::default(),
             webhook: Arc::new(crate::routes::payments::WebhookVerifier::new(
                 b"test",
                 Duration::from_secs(1),
