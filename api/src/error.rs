@@ -123,6 +123,10 @@ impl From<DomainError> for ApiError {
             DomainError::IdempotencyKeyReused { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
             }
+            DomainError::KeyReusedWithOtherContent { key, field } => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+                    .with_details(json!({ "key": key, "field": field }))
+            }
             DomainError::ChargeNotFound { .. } => ApiError::not_found(message),
             DomainError::AlreadyRefunded { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "already_refunded", message)

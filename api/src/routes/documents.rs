@@ -9,7 +9,7 @@ use axum::Router;
 use chrono::NaiveDate;
 use commands::documents::DocumentRequest;
 use domain::document::DocumentKind;
-use domain::Role;
+use domain::{Role, Write};
 use projections::documents::{self, DocumentView, DocumentsProjector, UsageDay};
 use projections::page::Page;
 use serde::{Deserialize, Serialize};
@@ -71,6 +71,7 @@ async fn request(
     Path(candidate_id): Path<Uuid>,
     Json(body): Json<RequestBody>,
 ) -> Result<(StatusCode, axum::Json<Requested>), ApiError> {
+    super::authorize(caller.actor, Write::RequestDocument, candidate_id)?;
     let request = DocumentRequest {
         candidate_id,
         kind: body.kind,

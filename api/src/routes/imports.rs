@@ -39,9 +39,7 @@ async fn import_feed(
     caller: Caller,
     Json(body): Json<ImportBody>,
 ) -> Result<axum::Json<ImportReport>, ApiError> {
-    if !caller.actor.is_admin() {
-        return Err(ApiError::forbidden("imports are for admins"));
-    }
+    super::authorize(caller.actor, domain::Write::ImportJobs, body.employer_id)?;
     let kind = import::source_kind(&body.source).map_err(feed_error)?;
     let bytes = match (body.url, body.feed) {
         (Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
