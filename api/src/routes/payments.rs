@@ -171,6 +171,7 @@ async fn webhook(
             error.to_string(),
         ));
     }
+    crate::extract::storable_json(&body)?;
     let event: Event = serde_json::from_slice(&body).map_err(|error| {
         ApiError::bad_request("malformed_json", format!("not a webhook event: {error}"))
     })?;
