@@ -134,10 +134,10 @@ mod tests {
     fn a_subject_equal_to_the_owner_acts_only_in_the_owners_role() {
         for write in Write::ALL {
             for role in [Role::Candidate, Role::Employer, Role::Auditor] {
-                let expected = match (write.owner(), role) {
-                    (Owner::Candidate, Role::Candidate) | (Owner::Employer, Role::Employer) => true,
-                    _ => false,
-                };
+                let expected = matches!(
+                    (write.owner(), role),
+                    (Owner::Candidate, Role::Candidate) | (Owner::Employer, Role::Employer)
+                );
                 assert_eq!(
                     permits(Actor::new(OWNER, role), write, OWNER),
                     expected,
