@@ -175,7 +175,10 @@ async fn main() -> anyhow::Result<()> {
         } => {
             use commands::import;
             let kind = import::source_kind(&source)?;
-            let postings = import::parse(kind, &import::fetch(&location).await?)?;
+            let postings = import::parse(
+                kind,
+                &import::fetch(&settings.imports.fetch_policy(), &location).await?,
+            )?;
             let service =
                 commands::CommandService::new(pool, commands::service::DEFAULT_MAX_ATTEMPTS);
             let actor = Actor::system(import::COMMAND_LINE_IMPORTER);

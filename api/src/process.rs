@@ -122,6 +122,7 @@ pub fn app_state(settings: &Settings, pool: PgPool, matching: Option<&Matching>)
         pool,
         keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
         consistency_wait: settings.consistency_wait(),
+        imports: Arc::new(settings.imports.fetch_policy()),
         webhook: Arc::new(WebhookVerifier::new(
             settings.payments.webhook_secret.expose().as_bytes(),
             Duration::from_secs(settings.payments.tolerance_secs),

@@ -29,7 +29,28 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub embeddings: EmbeddingSettings,
     pub matching: MatchingSettings,
+    pub imports: ImportSettings,
     pub log: LogSettings,
+}
+
+/// Where `POST /admin/imports` and `hirestream import` may fetch feeds from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Hosts (`boards-api.greenhouse.io`, on the scheme's default port) or `host:port`
+    /// pairs. From the environment, a comma-separated list.
+    pub allowed_hosts: Vec<String>,
+    /// For connecting and for the whole answer.
+    pub timeout_ms: u64,
+}
+
+impl ImportSettings {
+    pub fn fetch_policy(&self) -> commands::import::FetchPolicy {
+        commands::import::FetchPolicy {
+            allowed_hosts: self.allowed_hosts.clone(),
+            timeout: Duration::from_millis(self.timeout_ms),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -265,6 +286,13 @@ impl Default for Settings {
                 feed_size: 100,
                 refill_below: 50,
             },
+            imports: ImportSettings {
+                allowed_hosts: commands::import::JOB_BOARD_HOSTS
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect(),
+                timeout_ms: 10_000,
+            },
             log: LogSettings {
                 format: LogFormat::Text,
                 // The embedded vector engine warns about process-wide flags it never needs.
@@ -438,6 +466,14 @@ fn set_from_env(tree: &mut Value, name: &str, value: String) -> Result<(), Setti
         }
         Value::Bool(_) => Value::Bool(value.trim().parse().map_err(|_| bad("boolean"))?),
         Value::Object(_) => return Err(SettingsError::UnknownVariable { name: name.into() }),
+        Value::Array(_) => Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| Value::String(item.to_owned()))
+                .collect(),
+        ),
         _ => Value::String(value.clone()),
     };
     Ok(())
@@ -586,6 +622,31 @@ mod tests {
         let error = Settings::load_from(None, env(&[("HIRESTREAM_DEV_MODE", "yes")]))
             .expect_err("not a boolean");
         assert!(matches!(error, SettingsError::BadValue { .. }));
+    }
+
+    #[test]
+    fn import_hosts_are_the_job_boards_unless_listed_otherwise() {
+        let default = Settings::load_from(None, env(&[])).expect("settings load");
+        assert_eq!(
+            default.imports.allowed_hosts,
+            [
+                "boards-api.greenhouse.io",
+                "api.lever.co",
+                "api.eu.lever.co"
+            ]
+        );
+        let listed = Settings::load_from(
+            None,
+            env(&[(
+                "HIRESTREAM_IMPORTS__ALLOWED_HOSTS",
+                "boards-api.greenhouse.io, 127.0.0.1:8123,",
+            )]),
+        )
+        .expect("settings load");
+        assert_eq!(
+            listed.imports.allowed_hosts,
+            ["boards-api.greenhouse.io", "127.0.0.1:8123"]
+        );
     }
 
     #[test]

@@ -17,6 +17,8 @@ pub struct AppState {
     /// Longest a query waits for a projection to reflect a given write.
     pub consistency_wait: Duration,
     pub webhook: Arc<WebhookVerifier>,
+    /// Where admin imports may fetch feeds from.
+    pub imports: Arc<commands::import::FetchPolicy>,
     /// Semantic search of open jobs, where this process can reach the vector index.
     pub search: Option<JobSearch>,
 }

@@ -33,6 +33,7 @@ pub fn app() -> axum::Router {
         consistency_wait: Duration::from_millis(10),
         webhook: Arc::new(WebhookVerifier::new(SECRET, Duration::from_secs(300))),
         search: None,
+        imports: Arc::new(commands::import::FetchPolicy::default()),
     };
     router(
         state,
