@@ -103,7 +103,8 @@ impl TokenKeys {
         mac.verify_slice(&signature)
             .map_err(|_| TokenError::BadSignature)?;
         let claims: Claims = decode_json(claims)?;
-        if claims.exp + LEEWAY_SECS < now {
+        // A token may carry any `exp`; near i64::MAX the sum must not wrap.
+        if claims.exp.saturating_add(LEEWAY_SECS) < now {
             return Err(TokenError::Expired);
         }
         Ok(Actor::new(claims.sub, claims.role))
@@ -153,6 +154,37 @@ mod tests {
         let token = keys().mint(ada(), NOW, 60);
         assert_eq!(
             keys().verify(&token, NOW + 60 + LEEWAY_SECS + 1),
+            Err(TokenError::Expired)
+        );
+    }
+
+    /// A token signed with our secret (so it gets past the signature) carrying `exp`.
+    fn signed_with_exp(exp: i64) -> String {
+        let header = encode_json(&Header {
+            alg: "HS256".into(),
+            typ: Some("JWT".into()),
+        });
+        let claims = encode_json(&Claims {
+            sub: Uuid::from_u128(42),
+            role: Role::Candidate,
+            iat: NOW,
+            exp,
+        });
+        let signing_input = format!("{header}.{claims}");
+        let mut mac = keys().mac.clone();
+        mac.update(signing_input.as_bytes());
+        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{signing_input}.{signature}")
+    }
+
+    #[test]
+    fn an_expiry_near_the_largest_integer_does_not_overflow() {
+        for exp in [i64::MAX, i64::MAX - LEEWAY_SECS + 1] {
+            assert_eq!(keys().verify(&signed_with_exp(exp), NOW), Ok(ada()));
+            assert_eq!(keys().verify(&signed_with_exp(exp), i64::MAX), Ok(ada()));
+        }
+        assert_eq!(
+            keys().verify(&signed_with_exp(i64::MIN), NOW),
             Err(TokenError::Expired)
         );
     }

@@ -55,6 +55,17 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 
+    /// A string that PostgreSQL cannot store (it holds a NUL character), in the body
+    /// `field` or query `parameter` at `path`.
+    pub fn unstorable_text(kind: &'static str, path: &str) -> Self {
+        let shown = if path.is_empty() { "the body" } else { path };
+        Self::bad_request(
+            "invalid_text",
+            format!("{kind} `{shown}` holds a NUL character (\\u0000), which cannot be stored"),
+        )
+        .with_details(json!({ kind: path }))
+    }
+
     /// A failure on our side: logged with its causes, answered without them.
     pub fn internal(error: &(dyn std::error::Error + 'static)) -> Self {
         tracing::error!(error = %domain::error_chain(error), "request failed");
@@ -122,6 +133,10 @@ impl From<DomainError> for ApiError {
             .with_details(json!({ "requested": requested, "available": available })),
             DomainError::IdempotencyKeyReused { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+            }
+            DomainError::KeyReusedWithOtherContent { key, field } => {
+                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
+                    .with_details(json!({ "key": key, "field": field }))
             }
             DomainError::ChargeNotFound { .. } => ApiError::not_found(message),
             DomainError::AlreadyRefunded { .. } => {

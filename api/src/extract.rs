@@ -1,28 +1,118 @@
 //! Extractors that turn every malformed request into an [`ApiError`] of the one shape.
+//!
+//! The JSON body and query extractors also refuse text PostgreSQL cannot store (a NUL
+//! character), in every field and parameter, so no handler has to check its strings for it.
+//! Lone surrogates (`"\ud800"`) never get this far: the JSON parser refuses them as
+//! malformed, and a query's bytes that are not UTF-8 decode to U+FFFD.
 
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use commands::CommandContext;
 use domain::Actor;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// A JSON body; a syntax error, a wrong field or a missing content type is a 4xx.
-#[derive(Debug, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// A JSON body; a syntax error, a wrong field, a missing content type or a string holding a
+/// NUL character is a 4xx.
+#[derive(Debug)]
 pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = request.into_parts();
+        let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
+            .await
+            .map_err(|rejection| ApiError::from(JsonRejection::from(rejection)))?;
+        let request = Request::from_parts(parts, Body::from(bytes.clone()));
+        let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
+        storable_json(&bytes)?;
+        Ok(Json(value))
+    }
+}
+
+/// Refuses a JSON document with a string (or key) PostgreSQL cannot store, naming where.
+/// Bytes that are not JSON pass: whoever parses them reports that.
+pub fn storable_json(bytes: &[u8]) -> Result<(), ApiError> {
+    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(());
+    };
+    match unstorable(&value, String::new()) {
+        None => Ok(()),
+        Some(path) => Err(ApiError::unstorable_text("field", &path)),
+    }
+}
+
+/// The path (`profile.skills[0].name`) of the first string in `value` holding a NUL.
+fn unstorable(value: &Value, path: String) -> Option<String> {
+    let field = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    match value {
+        Value::String(text) if text.contains('\0') => Some(path),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| unstorable(item, format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(name, item)| {
+            if name.contains('\0') {
+                Some(field(&name.replace('\0', "\\u0000")))
+            } else {
+                unstorable(item, field(name))
+            }
+        }),
+        _ => None,
+    }
+}
 
 /// Path parameters; an id that is not a UUID is a 400.
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct Path<T>(pub T);
 
-/// Query parameters; a malformed one is a 400.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Query), rejection(ApiError))]
+/// Query parameters; a malformed one, or one holding a NUL character (`%00`), is a 400.
+#[derive(Debug)]
 pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Query(value) =
+            axum::extract::Query::<T>::from_request_parts(parts, state).await?;
+        let axum::extract::Query(pairs) =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)?;
+        if let Some((name, _)) = pairs
+            .iter()
+            .find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            return Err(ApiError::unstorable_text(
+                "parameter",
+                &name.replace('\0', "%00"),
+            ));
+        }
+        Ok(Query(value))
+    }
+}
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const CORRELATION_ID: &str = "x-correlation-id";
@@ -112,5 +202,221 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>
             "invalid_header",
             format!("{name} must be 1 to 128 printable characters"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use domain::Role;
+    use serde_json::{json, Value};
+    use uuid::Uuid;
+
+    use crate::testing::{send, token};
+
+    const ID: &str = "0192f1a0-0000-7000-8000-000000000001";
+
+    fn admin() -> String {
+        token(Uuid::from_u128(1), Role::Admin)
+    }
+
+    /// Each write with a body whose shape is right and one string holds a NUL, and the
+    /// field the answer must name.
+    fn bodies_with_a_nul() -> Vec<(Method, String, Value, &'static str)> {
+        let nul = "Ada\u{0}Lovelace";
+        let path = |p: &str| p.replace("{id}", ID);
+        vec![
+            (
+                Method::POST,
+                path("/candidates"),
+                json!({"candidate_id": ID, "name": nul, "email": "a@example.com"}),
+                "name",
+            ),
+            (
+                Method::POST,
+                path("/employers"),
+                json!({"employer_id": ID, "name": nul}),
+                "name",
+            ),
+            (
+                Method::POST,
+                path("/jobs"),
+                json!({"employer_id": ID, "title": "Rust", "description": nul}),
+                "description",
+            ),
+            (
+                Method::PUT,
+                path("/jobs/{id}"),
+                json!({"title": "Rust", "description": "d", "locations": ["Berlin", nul]}),
+                "locations[1]",
+            ),
+            (
+                Method::PUT,
+                path("/candidates/{id}/profile"),
+                json!({"headline": "h", "skills": [{"name": nul, "proficiency": "expert"}], "years_experience": 1, "remote": "remote"}),
+                "skills[0].name",
+            ),
+            (
+                Method::PUT,
+                path("/employers/{id}/profile"),
+                json!({"name": "Acme", "size": null, "pace": null, "industry": nul}),
+                "industry",
+            ),
+            (
+                Method::POST,
+                path("/wallets/{id}/grants"),
+                json!({"grant_id": ID, "credits": 1, "reason": nul}),
+                "reason",
+            ),
+            (
+                Method::POST,
+                path("/wallets/{id}/charges"),
+                json!({"charge_id": ID, "credits": 1, "purpose": nul}),
+                "purpose",
+            ),
+            (
+                Method::POST,
+                path("/wallets/{id}/refunds"),
+                json!({"charge_id": ID, "credits": 1, "reason": nul}),
+                "reason",
+            ),
+            (
+                Method::POST,
+                path("/candidates/{id}/documents"),
+                json!({"kind": "resume", "idempotency_key": nul}),
+                "idempotency_key",
+            ),
+            (
+                Method::POST,
+                path("/candidates/{id}/documents"),
+                json!({"kind": "resume", "idempotency_key": "k", "instructions": nul}),
+                "instructions",
+            ),
+            (
+                Method::POST,
+                path("/admin/imports"),
+                json!({"source": "greenhouse", "employer_id": ID, "feed": {"jobs": [{"id": 1, "title": nul}]}}),
+                "feed.jobs[0].title",
+            ),
+            (
+                Method::POST,
+                path("/admin/imports"),
+                json!({"source": "greenhouse", "employer_id": ID, "feed": {"jobs": [{"id\u{0}": 1}]}}),
+                "feed.jobs[0].id\\u0000",
+            ),
+            (
+                Method::POST,
+                path("/admin/imports"),
+                json!({"source": nul, "employer_id": ID, "feed": {}}),
+                "source",
+            ),
+        ]
+    }
+
+    #[tokio::test]
+    async fn a_nul_in_any_body_field_is_a_400_that_names_the_field() {
+        for (method, uri, body, field) in bodies_with_a_nul() {
+            let bearer = format!("Bearer {}", admin());
+            let (status, _, answer) = send(
+                method.clone(),
+                &uri,
+                &[("authorization", &bearer)],
+                Some(body.to_string()),
+            )
+            .await;
+            assert_eq!(status, 400, "{method} {uri}: {answer}");
+            assert_eq!(
+                answer["error"]["code"], "invalid_text",
+                "{method} {uri}: {answer}"
+            );
+            assert_eq!(answer["error"]["details"]["field"], field, "{method} {uri}");
+            assert!(answer["error"]["message"].is_string());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_nul_in_any_query_parameter_is_a_400_that_names_it() {
+        let cases = [
+            ("/jobs?skill=%00", "skill"),
+            ("/jobs?q=rust%00&location=Berlin", "q"),
+            ("/jobs?location=%00", "location"),
+            ("/jobs?after=%00", "after"),
+            ("/jobs?cursor=a%00", "cursor"),
+            ("/jobs/{id}?after=%00", "after"),
+            ("/jobs/search?q=%00", "q"),
+            ("/jobs/search?q=rust&skill=%00", "skill"),
+            ("/matches?after=%00&candidate_id={id}", "after"),
+            ("/jobs/{id}/matches?after=%00", "after"),
+            ("/wallets/{id}?after=%00", "after"),
+            ("/wallets/{id}/entries?after=%00", "after"),
+            ("/candidates/{id}?after=%00", "after"),
+            ("/employers/{id}?after=%00", "after"),
+            ("/applications?status=%00&candidate_id={id}", "status"),
+            ("/applications/{id}?after=%00", "after"),
+            ("/jobs/{id}/applications?after=%00", "after"),
+            ("/candidates/{id}/documents?cursor=%00", "cursor"),
+            ("/documents/{id}?after=%00", "after"),
+            ("/documents/{id}/html?after=%00", "after"),
+            ("/documents/{id}/markdown?after=%00", "after"),
+            ("/candidates/{id}/feed?after=%00", "after"),
+            ("/jobs/{id}/feed?after=%00", "after"),
+        ];
+        let bearer = format!("Bearer {}", admin());
+        for (uri, parameter) in cases {
+            let uri = uri.replace("{id}", ID);
+            let (status, _, answer) =
+                send(Method::GET, &uri, &[("authorization", &bearer)], None).await;
+            assert_eq!(status, 400, "{uri}: {answer}");
+            assert_eq!(answer["error"]["code"], "invalid_text", "{uri}: {answer}");
+            assert_eq!(answer["error"]["details"]["parameter"], parameter, "{uri}");
+        }
+    }
+
+    #[tokio::test]
+    async fn lone_surrogates_are_refused_as_malformed_json() {
+        let bearer = format!("Bearer {}", admin());
+        for text in [
+            r"\ud800",
+            r"\udfff",
+            r"a\ud800b",
+            r"\ud800\u0041",
+            r"\udc00\ud800",
+        ] {
+            let body = format!(r#"{{"employer_id": "{ID}", "name": "{text}"}}"#);
+            let (status, _, answer) = send(
+                Method::POST,
+                "/employers",
+                &[("authorization", &bearer)],
+                Some(body),
+            )
+            .await;
+            assert_eq!(status, 400, "{text}: {answer}");
+            assert_eq!(
+                answer["error"]["code"], "malformed_json",
+                "{text}: {answer}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_nul_in_a_signed_webhook_is_refused_before_anything_is_bought() {
+        use crate::routes::payments::WebhookVerifier;
+        let body = json!({
+            "id": "evt_1", "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_\u{0}1", "payment_status": "paid",
+                                "metadata": {"candidate_id": ID, "credits": "5"}}}
+        })
+        .to_string();
+        let signature = WebhookVerifier::new(crate::testing::SECRET, std::time::Duration::ZERO)
+            .sign(body.as_bytes(), chrono::Utc::now().timestamp());
+        let (status, _, answer) = send(
+            Method::POST,
+            "/webhooks/stripe",
+            &[("stripe-signature", &signature)],
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], "invalid_text", "{answer}");
     }
 }

@@ -13,5 +13,7 @@ pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use settings::Settings;

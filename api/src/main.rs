@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use api::process::{self, Parts};
-use api::settings::{Settings, CONFIG_FILE_VARIABLE, DEVELOPMENT_JWT_SECRET};
+use api::settings::{Settings, CONFIG_FILE_VARIABLE};
 use api::{auth::TokenKeys, telemetry};
 use clap::{Parser, Subcommand};
 use domain::{Actor, Role};
@@ -178,10 +178,11 @@ async fn main() -> anyhow::Result<()> {
     }
 
     telemetry::init(&settings.log);
-    if settings.auth.jwt_secret.expose() == DEVELOPMENT_JWT_SECRET {
-        tracing::warn!(
-            "using the development JWT secret; set HIRESTREAM_AUTH__JWT_SECRET in production"
-        );
+    if settings.dev_mode {
+        tracing::warn!("development mode: the public development secrets are accepted");
+    } else if matches!(cli.command, Command::Up | Command::Serve) {
+        // Before anything else: a server anyone can forge tokens and payments for must not run.
+        settings.refuse_public_secrets()?;
     }
     let pool = process::connect(&settings)
         .await
@@ -203,7 +204,10 @@ async fn main() -> anyhow::Result<()> {
         } => {
             use commands::import;
             let kind = import::source_kind(&source)?;
-            let postings = import::parse(kind, &import::fetch(&location).await?)?;
+            let postings = import::parse(
+                kind,
+                &import::fetch(&settings.imports.fetch_policy(), &location).await?,
+            )?;
             let service =
                 commands::CommandService::new(pool, commands::service::DEFAULT_MAX_ATTEMPTS);
             let actor = Actor::system(import::COMMAND_LINE_IMPORTER);
@@ -365,7 +369,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Token { .. } => unreachable!("handled above"),
     };
     let started = process::start(&settings, pool, parts, shutdown.clone()).await?;
-    started.wait().await;
+    // A part that failed makes the process exit non-zero, so a supervisor tells a crash from
+    // a clean stop.
+    started.outcome().await?;
     tracing::info!("stopped");
     Ok(())
 }

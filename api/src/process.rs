@@ -66,7 +66,14 @@ pub enum StartError {
     Commands(#[from] commands::Error),
     #[error(transparent)]
     Projections(#[from] projections::Error),
+    #[error(transparent)]
+    PublicSecret(#[from] crate::settings::PublicSecret),
 }
+
+/// A part of the process stopped with an error (logged where it happened).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} failed")]
+pub struct PartFailed(pub String);
 
 pub fn kafka_config(settings: &Settings) -> KafkaConfig {
     KafkaConfig {
@@ -126,6 +133,7 @@ pub fn app_state(
         pool,
         keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
         consistency_wait: settings.consistency_wait(),
+        imports: Arc::new(settings.imports.fetch_policy()),
         webhook: Arc::new(WebhookVerifier::new(
             settings.payments.webhook_secret.expose().as_bytes(),
             Duration::from_secs(settings.payments.tolerance_secs),
@@ -455,13 +463,24 @@ impl Parts {
 pub struct Started {
     /// Where the API listens, when it runs.
     pub addr: Option<SocketAddr>,
-    tasks: JoinSet<()>,
+    tasks: JoinSet<Result<(), PartFailed>>,
 }
 
 impl Started {
     /// Waits until every part has stopped (after shutdown was requested, or a failure).
-    pub async fn wait(mut self) {
-        while self.tasks.join_next().await.is_some() {}
+    pub async fn wait(self) {
+        self.outcome().await.ok();
+    }
+
+    /// Waits like [`Started::wait`], then tells a clean stop from a part that failed (or
+    /// panicked): the first failure, if any.
+    pub async fn outcome(mut self) -> Result<(), PartFailed> {
+        let mut outcome = Ok(());
+        while let Some(joined) = self.tasks.join_next().await {
+            let stopped = joined.unwrap_or_else(|e| Err(PartFailed(format!("a task ({e})"))));
+            outcome = outcome.and(stopped);
+        }
+        outcome
     }
 }
 
@@ -472,6 +491,9 @@ pub async fn start(
     parts: Parts,
     shutdown: CancellationToken,
 ) -> Result<Started, StartError> {
+    if parts.api {
+        settings.refuse_public_secrets()?;
+    }
     if parts.relay || !parts.projectors.is_empty() {
         kafka_config(settings)
             .ensure_topics(domain::AGGREGATE_TYPES)
@@ -509,13 +531,19 @@ pub async fn start(
             {
                 tracing::error!(%error, "API server failed");
                 shutdown.cancel();
+                return Err(PartFailed("the API server".into()));
             }
+            Ok(())
         });
     }
     if parts.relay {
         let relay =
             Relay::new(pool.clone(), relay_config(settings)).with_health(health.part("relay"));
-        tasks.spawn(relay.run(shutdown.clone()));
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            relay.run(shutdown).await;
+            Ok(())
+        });
     }
     for name in parts.projectors {
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
@@ -537,8 +565,37 @@ pub async fn start(
                 part.failed(error.clone());
                 tracing::error!(projection = %name, %error, "projector failed");
                 shutdown.cancel();
+                return Err(PartFailed(format!("projector {name}")));
             }
+            Ok(())
         });
     }
     Ok(Started { addr, tasks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn started(outcomes: Vec<Result<(), PartFailed>>) -> Started {
+        let mut tasks = JoinSet::new();
+        for outcome in outcomes {
+            tasks.spawn(async move { outcome });
+        }
+        Started { addr: None, tasks }
+    }
+
+    #[tokio::test]
+    async fn the_outcome_tells_a_failed_or_panicked_part_from_a_clean_stop() {
+        assert!(started(vec![Ok(()), Ok(())]).outcome().await.is_ok());
+        let failed = started(vec![Ok(()), Err(PartFailed("projector ledger".into()))]);
+        assert_eq!(
+            failed.outcome().await.expect_err("failed").to_string(),
+            "projector ledger failed"
+        );
+        let mut tasks = JoinSet::new();
+        tasks.spawn(async { panic!("a bug") });
+        let panicked = Started { addr: None, tasks };
+        assert!(panicked.outcome().await.is_err());
+    }
 }

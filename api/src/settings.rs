@@ -8,13 +8,17 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The JWT signing secret used when none is configured. Fine on a laptop; `hirestream`
-/// warns at startup when it is in use.
+/// The JWT signing secret used when none is configured. It is public (it is written here),
+/// so a process that serves requests refuses it unless development mode is chosen.
 pub const DEVELOPMENT_JWT_SECRET: &str = "hirestream-local-development-secret";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
+    /// Development mode: the public development secrets are accepted. Off by default, so a
+    /// server that nobody configured refuses to start; `scripts/run` and the tests turn it
+    /// on. `HIRESTREAM_DEV_MODE=true` or `dev_mode = true` at the top of the file.
+    pub dev_mode: bool,
     pub database: DatabaseSettings,
     pub kafka: KafkaSettings,
     pub http: HttpSettings,
@@ -25,7 +29,28 @@ pub struct Settings {
     pub llm: LlmSettings,
     pub embeddings: EmbeddingSettings,
     pub matching: MatchingSettings,
+    pub imports: ImportSettings,
     pub log: LogSettings,
+}
+
+/// Where `POST /admin/imports` and `hirestream import` may fetch feeds from.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Hosts (`boards-api.greenhouse.io`, on the scheme's default port) or `host:port`
+    /// pairs. From the environment, a comma-separated list.
+    pub allowed_hosts: Vec<String>,
+    /// For connecting and for the whole answer.
+    pub timeout_ms: u64,
+}
+
+impl ImportSettings {
+    pub fn fetch_policy(&self) -> commands::import::FetchPolicy {
+        commands::import::FetchPolicy {
+            allowed_hosts: self.allowed_hosts.clone(),
+            timeout: Duration::from_millis(self.timeout_ms),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -197,6 +222,7 @@ impl std::fmt::Debug for Secret {
 impl Default for Settings {
     fn default() -> Self {
         Self {
+            dev_mode: false,
             database: DatabaseSettings {
                 url: Secret::new("postgres://hirestream:hirestream@127.0.0.1:5432/hirestream"),
                 max_connections: 20,
@@ -263,6 +289,13 @@ impl Default for Settings {
                 feed_size: 100,
                 refill_below: 50,
             },
+            imports: ImportSettings {
+                allowed_hosts: commands::import::JOB_BOARD_HOSTS
+                    .iter()
+                    .map(|h| h.to_string())
+                    .collect(),
+                timeout_ms: 10_000,
+            },
             log: LogSettings {
                 format: LogFormat::Text,
                 // The embedded vector engine warns about process-wide flags it never needs.
@@ -301,6 +334,8 @@ pub enum SettingsError {
 const ENV_PREFIX: &str = "HIRESTREAM_";
 /// Also sets `matching.qdrant_url` (a `HIRESTREAM_MATCHING__QDRANT_URL` wins over it).
 pub const QDRANT_URL_VARIABLE: &str = "QDRANT_URL";
+/// Sets `dev_mode`, the one setting outside a section.
+pub const DEV_MODE_VARIABLE: &str = "HIRESTREAM_DEV_MODE";
 /// Names the optional settings file; not itself a setting.
 pub const CONFIG_FILE_VARIABLE: &str = "HIRESTREAM_CONFIG";
 
@@ -349,13 +384,52 @@ impl Settings {
     pub fn consistency_wait(&self) -> Duration {
         Duration::from_millis(self.http.consistency_wait_ms)
     }
+
+    /// Refuses, outside development mode, the public development secrets (and empty ones)
+    /// for a process that serves requests or webhooks: with them anyone can forge an admin
+    /// token or a payment.
+    pub fn refuse_public_secrets(&self) -> Result<(), PublicSecret> {
+        if self.dev_mode {
+            return Ok(());
+        }
+        let public = |secret: &Secret, default: &str| {
+            secret.expose() == default || secret.expose().trim().is_empty()
+        };
+        let mut settings = Vec::new();
+        if public(&self.auth.jwt_secret, DEVELOPMENT_JWT_SECRET) {
+            settings.push("HIRESTREAM_AUTH__JWT_SECRET");
+        }
+        if public(&self.payments.webhook_secret, DEVELOPMENT_WEBHOOK_SECRET) {
+            settings.push("HIRESTREAM_PAYMENTS__WEBHOOK_SECRET");
+        }
+        if settings.is_empty() {
+            Ok(())
+        } else {
+            Err(PublicSecret { settings })
+        }
+    }
+}
+
+/// A secret is the public development default (or empty) outside development mode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "refusing to serve with the public development secret in {}: set {} to a secret of your \
+     own, or choose development mode explicitly with {DEV_MODE_VARIABLE}=true",
+    .settings.join(" and "),
+    .settings.join(" and ")
+)]
+pub struct PublicSecret {
+    /// The variables that set the secrets at fault.
+    pub settings: Vec<&'static str>,
 }
 
 /// Settings live in sections, so their variables have a `__`: `HIRESTREAM_KAFKA__BROKERS`.
 /// Other `HIRESTREAM_*` variables (the scripts' own, `HIRESTREAM_CONFIG`) are not settings.
 fn is_setting_variable(name: &str) -> bool {
-    name.strip_prefix(ENV_PREFIX)
-        .is_some_and(|rest| rest.contains("__"))
+    name == DEV_MODE_VARIABLE
+        || name
+            .strip_prefix(ENV_PREFIX)
+            .is_some_and(|rest| rest.contains("__"))
 }
 
 fn merge(base: &mut Value, overlay: Value) {
@@ -395,6 +469,14 @@ fn set_from_env(tree: &mut Value, name: &str, value: String) -> Result<(), Setti
         }
         Value::Bool(_) => Value::Bool(value.trim().parse().map_err(|_| bad("boolean"))?),
         Value::Object(_) => return Err(SettingsError::UnknownVariable { name: name.into() }),
+        Value::Array(_) => Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .map(|item| Value::String(item.to_owned()))
+                .collect(),
+        ),
         _ => Value::String(value.clone()),
     };
     Ok(())
@@ -491,6 +573,83 @@ mod tests {
         )
         .expect("settings load");
         assert_eq!(both.matching.qdrant_url, "http://ours:6334");
+    }
+
+    #[test]
+    fn a_server_refuses_the_public_secrets_unless_development_mode_is_chosen() {
+        let unconfigured = Settings::load_from(None, env(&[])).expect("settings load");
+        assert_eq!(
+            unconfigured.refuse_public_secrets(),
+            Err(PublicSecret {
+                settings: vec![
+                    "HIRESTREAM_AUTH__JWT_SECRET",
+                    "HIRESTREAM_PAYMENTS__WEBHOOK_SECRET"
+                ]
+            })
+        );
+        let half = Settings::load_from(None, env(&[("HIRESTREAM_AUTH__JWT_SECRET", "s3cret")]))
+            .expect("settings load");
+        assert_eq!(
+            half.refuse_public_secrets(),
+            Err(PublicSecret {
+                settings: vec!["HIRESTREAM_PAYMENTS__WEBHOOK_SECRET"]
+            })
+        );
+        let empty = Settings::load_from(
+            None,
+            env(&[
+                ("HIRESTREAM_AUTH__JWT_SECRET", " "),
+                ("HIRESTREAM_PAYMENTS__WEBHOOK_SECRET", "whsec_own"),
+            ]),
+        )
+        .expect("settings load");
+        assert!(empty.refuse_public_secrets().is_err());
+        let configured = Settings::load_from(
+            None,
+            env(&[
+                ("HIRESTREAM_AUTH__JWT_SECRET", "s3cret"),
+                ("HIRESTREAM_PAYMENTS__WEBHOOK_SECRET", "whsec_own"),
+            ]),
+        )
+        .expect("settings load");
+        assert_eq!(configured.refuse_public_secrets(), Ok(()));
+        let development =
+            Settings::load_from(None, env(&[("HIRESTREAM_DEV_MODE", "true")])).expect("load");
+        assert!(development.dev_mode);
+        assert_eq!(development.refuse_public_secrets(), Ok(()));
+    }
+
+    #[test]
+    fn development_mode_is_off_unless_chosen() {
+        assert!(!Settings::default().dev_mode);
+        let error = Settings::load_from(None, env(&[("HIRESTREAM_DEV_MODE", "yes")]))
+            .expect_err("not a boolean");
+        assert!(matches!(error, SettingsError::BadValue { .. }));
+    }
+
+    #[test]
+    fn import_hosts_are_the_job_boards_unless_listed_otherwise() {
+        let default = Settings::load_from(None, env(&[])).expect("settings load");
+        assert_eq!(
+            default.imports.allowed_hosts,
+            [
+                "boards-api.greenhouse.io",
+                "api.lever.co",
+                "api.eu.lever.co"
+            ]
+        );
+        let listed = Settings::load_from(
+            None,
+            env(&[(
+                "HIRESTREAM_IMPORTS__ALLOWED_HOSTS",
+                "boards-api.greenhouse.io, 127.0.0.1:8123,",
+            )]),
+        )
+        .expect("settings load");
+        assert_eq!(
+            listed.imports.allowed_hosts,
+            ["boards-api.greenhouse.io", "127.0.0.1:8123"]
+        );
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct AppState {
     /// The parts running in this process, for readiness.
     pub health: Health,
     pub webhook: Arc<WebhookVerifier>,
+    /// Where admin imports may fetch feeds from.
+    pub imports: Arc<commands::import::FetchPolicy>,
     /// Semantic search of open jobs, where this process can reach the vector index.
     pub search: Option<JobSearch>,
 }

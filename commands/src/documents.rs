@@ -6,7 +6,7 @@ use domain::document::{
     Generation, RequestDocument,
 };
 use domain::wallet::ChargeCredits;
-use domain::DomainError;
+use domain::{DomainError, Write};
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -34,6 +34,15 @@ impl CommandService {
         ctx: &CommandContext,
         request: DocumentRequest,
     ) -> Result<Committed, Error> {
+        // Authorize before anything about a document under this key is looked up or replayed.
+        if !ctx.actor.may(Write::RequestDocument, request.candidate_id) {
+            return Err(DomainError::Forbidden {
+                subject: ctx.actor.subject,
+                role: ctx.actor.role,
+                resource: format!("candidate {}", request.candidate_id),
+            }
+            .into());
+        }
         let key = request.idempotency_key.trim();
         if key.is_empty() || key.len() > 200 {
             return Err(DomainError::Invalid(vec![domain::FieldError::new(

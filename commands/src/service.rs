@@ -16,7 +16,7 @@ use domain::pairing::{pairing_id, Decision, Pairing, PairingCommand, SwipeCandid
 use domain::wallet::{
     ChargeCredits, GrantCredits, PurchaseCredits, RefundCredits, Wallet, WalletCommand,
 };
-use domain::DomainError;
+use domain::{DomainError, Write};
 use sqlx::PgPool;
 use tracing::instrument;
 use uuid::Uuid;
@@ -144,7 +144,17 @@ impl CommandService {
         job_id: Uuid,
         document_ids: Vec<Uuid>,
     ) -> Result<Committed, Error> {
+        if !ctx.actor.may(Write::SubmitApplication, candidate_id) {
+            return Err(DomainError::Forbidden {
+                subject: ctx.actor.subject,
+                role: ctx.actor.role,
+                resource: format!("candidate {candidate_id}"),
+            }
+            .into());
+        }
         self.require_candidate(candidate_id).await?;
+        self.require_own_documents(candidate_id, &document_ids)
+            .await?;
         let command = ApplicationCommand::SubmitApplication(SubmitApplication {
             candidate_id,
             job_id,
@@ -350,6 +360,30 @@ impl CommandService {
     pub async fn job_ref(&self, job_id: Uuid) -> Result<Option<JobRef>, Error> {
         let (job, _) = self.jobs.load(&job_id.to_string()).await?;
         Ok(job.as_ref(job_id))
+    }
+
+    /// Every document attached to an application is one of the applicant's own.
+    async fn require_own_documents(
+        &self,
+        candidate_id: Uuid,
+        document_ids: &[Uuid],
+    ) -> Result<(), Error> {
+        let mut problems = Vec::new();
+        // Bounded by the application's own limit, checked again by the aggregate.
+        for &document_id in document_ids.iter().take(10) {
+            let (document, _) = self.documents.load(&document_id.to_string()).await?;
+            if document.candidate_id != Some(candidate_id) {
+                problems.push(domain::FieldError::new(
+                    "document_ids",
+                    format!("{document_id} is not one of the candidate's documents"),
+                ));
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(DomainError::Invalid(problems).into())
+        }
     }
 
     /// A candidate's first event registers it, so a candidate with any event is registered.

@@ -79,9 +79,8 @@ impl Actor {
         Self::new(subject, Role::System)
     }
 
-    /// True when the actor may act for the candidate or employer `id`: it is that party
-    /// itself, an admin, or the platform's own process.
-    pub fn acts_for(&self, id: Uuid) -> bool {
-        matches!(self.role, Role::Admin | Role::System) || self.subject == id
+    /// True when the actor may make `write` for the party `owner`; see [`crate::policy`].
+    pub fn may(&self, write: crate::policy::Write, owner: Uuid) -> bool {
+        crate::policy::permits(*self, write, owner)
     }
 }

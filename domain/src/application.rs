@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::job::JobRef;
-use crate::{Actor, DomainError, Role};
+use crate::{Actor, DomainError, Write};
 
 const APPLICATION_NAMESPACE: Uuid = Uuid::from_u128(0x9d2e_41a7_0c3b_4f58_a6e1_7b90_c2d4_e813);
 
@@ -151,9 +151,10 @@ impl Aggregate for Application {
                 let job = cmd
                     .job
                     .ok_or(DomainError::JobNotFound { job_id: cmd.job_id })?;
-                let own = cmd.submitted_by.role == Role::Candidate
-                    && cmd.submitted_by.subject == cmd.candidate_id;
-                if !(own || cmd.submitted_by.is_admin()) {
+                if !cmd
+                    .submitted_by
+                    .may(Write::SubmitApplication, cmd.candidate_id)
+                {
                     return Err(forbidden(cmd.submitted_by, application_id));
                 }
                 if !job.open {
@@ -175,7 +176,10 @@ impl Aggregate for Application {
             }
             ApplicationCommand::ChangeApplicationStatus(cmd) => {
                 let (from, _, employer_id) = self.existing(cmd.application_id)?;
-                if !cmd.changed_by.acts_for(employer_id) || cmd.changed_by.role == Role::Candidate {
+                if !cmd
+                    .changed_by
+                    .may(Write::ChangeApplicationStatus, employer_id)
+                {
                     return Err(forbidden(cmd.changed_by, cmd.application_id));
                 }
                 if from == cmd.status {
@@ -195,9 +199,10 @@ impl Aggregate for Application {
             }
             ApplicationCommand::WithdrawApplication(cmd) => {
                 let (from, candidate_id, _) = self.existing(cmd.application_id)?;
-                let own = cmd.withdrawn_by.role == Role::Candidate
-                    && cmd.withdrawn_by.subject == candidate_id;
-                if !(own || cmd.withdrawn_by.is_admin()) {
+                if !cmd
+                    .withdrawn_by
+                    .may(Write::WithdrawApplication, candidate_id)
+                {
                     return Err(forbidden(cmd.withdrawn_by, cmd.application_id));
                 }
                 if from == ApplicationStatus::Withdrawn {
@@ -257,6 +262,7 @@ fn forbidden(actor: Actor, application_id: Uuid) -> DomainError {
 
 #[cfg(test)]
 mod tests {
+    use crate::Role;
     use cqrs_es::test::TestFramework;
 
     use super::*;

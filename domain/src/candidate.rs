@@ -10,7 +10,7 @@ use crate::profile::{
     tidy, tidy_skills, CompanySize, Education, Experience, MinimumSalary, Pace, Skill,
     WorkArrangement, MAX_SALARY,
 };
-use crate::{Actor, DomainError};
+use crate::{Actor, DomainError, Write};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CandidateCommand {
@@ -199,7 +199,10 @@ impl Aggregate for Candidate {
             }
             CandidateCommand::UpdateCandidateProfile(cmd) => {
                 self.require_registered(cmd.candidate_id)?;
-                if !cmd.updated_by.acts_for(cmd.candidate_id) {
+                if !cmd
+                    .updated_by
+                    .may(Write::UpdateCandidateProfile, cmd.candidate_id)
+                {
                     return Err(forbidden(cmd.updated_by, cmd.candidate_id));
                 }
                 cmd.profile.validate()?;
@@ -215,7 +218,10 @@ impl Aggregate for Candidate {
             }
             CandidateCommand::ValidateCandidate(cmd) => {
                 self.require_registered(cmd.candidate_id)?;
-                if !cmd.validated_by.is_admin() {
+                if !cmd
+                    .validated_by
+                    .may(Write::ValidateCandidate, cmd.candidate_id)
+                {
                     return Err(forbidden(cmd.validated_by, cmd.candidate_id));
                 }
                 Validator::default()

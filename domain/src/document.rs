@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::error::Validator;
 use crate::job::JobRef;
-use crate::{Actor, DomainError, Role};
+use crate::{Actor, DomainError, Write};
 
 const DOCUMENT_NAMESPACE: Uuid = Uuid::from_u128(0x5c8e_2d41_9b7a_4e06_8f13_a2c9_d7e4_0b6f);
 
@@ -164,10 +164,25 @@ impl Aggregate for Document {
     ) -> Result<(), Self::Error> {
         let event = match command {
             DocumentCommand::RequestDocument(cmd) => {
+                // Authorize first: a caller who may not request this candidate's documents
+                // learns nothing about one requested under the same key.
+                if !cmd
+                    .requested_by
+                    .may(Write::RequestDocument, cmd.candidate_id)
+                {
+                    return Err(DomainError::forbidden(
+                        cmd.requested_by,
+                        "candidate",
+                        cmd.candidate_id,
+                    ));
+                }
                 if self.status.is_some() {
                     // The same request again is the same document; another one under the
                     // same key is a client error.
-                    let same = self.kind == Some(cmd.kind) && self.job_id == cmd.job_id;
+                    let instructions = cmd.instructions.as_deref().map(str::trim);
+                    let same = self.kind == Some(cmd.kind)
+                        && self.job_id == cmd.job_id
+                        && self.instructions.as_deref() == instructions;
                     return if same {
                         Ok(())
                     } else {
@@ -175,15 +190,6 @@ impl Aggregate for Document {
                             document_id: cmd.document_id,
                         })
                     };
-                }
-                let own = cmd.requested_by.role == Role::Candidate
-                    && cmd.requested_by.subject == cmd.candidate_id;
-                if !(own || cmd.requested_by.is_admin()) {
-                    return Err(DomainError::forbidden(
-                        cmd.requested_by,
-                        "candidate",
-                        cmd.candidate_id,
-                    ));
                 }
                 if let Some(job_id) = cmd.job_id {
                     if cmd.job.is_none() {
@@ -278,7 +284,7 @@ impl Document {
         let candidate_id = self
             .candidate_id
             .ok_or(DomainError::DocumentNotFound { document_id })?;
-        if !matches!(actor.role, Role::System | Role::Admin) {
+        if !actor.may(Write::RecordDocumentOutcome, candidate_id) {
             return Err(DomainError::forbidden(actor, "document", document_id));
         }
         Ok(candidate_id)
@@ -287,6 +293,7 @@ impl Document {
 
 #[cfg(test)]
 mod tests {
+    use crate::Role;
     use cqrs_es::test::TestFramework;
 
     use super::*;
@@ -383,6 +390,41 @@ mod tests {
             .given(vec![requested()])
             .when(request(DocumentKind::CoverLetter))
             .then_expect_error(DomainError::DocumentKeyReused { document_id: id() });
+        DocumentTest::with(())
+            .given(vec![requested()])
+            .when(DocumentCommand::RequestDocument(RequestDocument {
+                instructions: Some("Two pages, please".into()),
+                ..request_of(DocumentKind::Resume)
+            }))
+            .then_expect_error(DomainError::DocumentKeyReused { document_id: id() });
+    }
+
+    fn request_of(kind: DocumentKind) -> RequestDocument {
+        match request(kind) {
+            DocumentCommand::RequestDocument(r) => r,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn a_caller_who_may_not_request_learns_nothing_about_an_existing_document() {
+        for actor in [
+            Actor::new(Uuid::from_u128(0xbad), Role::Candidate),
+            Actor::new(CANDIDATE, Role::Employer),
+            Actor::new(CANDIDATE, Role::Auditor),
+        ] {
+            DocumentTest::with(())
+                .given(vec![requested()])
+                .when(DocumentCommand::RequestDocument(RequestDocument {
+                    requested_by: actor,
+                    ..request_of(DocumentKind::Resume)
+                }))
+                .then_expect_error(DomainError::Forbidden {
+                    subject: actor.subject,
+                    role: actor.role,
+                    resource: format!("candidate {CANDIDATE}"),
+                });
+        }
     }
 
     #[test]

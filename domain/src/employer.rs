@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::Validator;
 use crate::profile::{CompanySize, Pace};
-use crate::{Actor, DomainError};
+use crate::{Actor, DomainError, Write};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EmployerCommand {
@@ -96,7 +96,10 @@ impl Aggregate for Employer {
                         employer_id: cmd.employer_id,
                     });
                 }
-                if !cmd.updated_by.acts_for(cmd.employer_id) {
+                if !cmd
+                    .updated_by
+                    .may(Write::UpdateEmployerProfile, cmd.employer_id)
+                {
                     return Err(DomainError::forbidden(
                         cmd.updated_by,
                         "employer",

@@ -51,6 +51,8 @@ pub enum DomainError {
         first_credits: i64,
         credits: i64,
     },
+    #[error("`{key}` was first used with another {field}")]
+    KeyReusedWithOtherContent { key: String, field: &'static str },
     #[error("charge {charge_id} does not exist")]
     ChargeNotFound { charge_id: Uuid },
     #[error("charge {charge_id} was already refunded ({refunded} credits)")]
@@ -71,7 +73,8 @@ pub enum DomainError {
         to: &'static str,
     },
     #[error(
-        "document {document_id} was requested earlier with another kind or job under the same key"
+        "document {document_id} was requested earlier under the same key with another kind, job \
+         or instructions"
     )]
     DocumentKeyReused { document_id: Uuid },
     #[error("document {document_id} does not exist")]

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::Validator;
 use crate::profile::{tidy, tidy_skills, SalaryRange, Skill, WorkArrangement};
-use crate::{Actor, DomainError};
+use crate::{Actor, DomainError, Write};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum JobCommand {
@@ -208,7 +208,7 @@ impl Aggregate for Job {
                 if self.status != JobStatus::Unposted {
                     return Err(DomainError::JobAlreadyPosted { job_id: cmd.job_id });
                 }
-                if !cmd.posted_by.acts_for(cmd.employer_id) {
+                if !cmd.posted_by.may(Write::PostJob, cmd.employer_id) {
                     return Err(forbidden(cmd.posted_by, cmd.employer_id));
                 }
                 cmd.details.validate()?;
@@ -221,7 +221,7 @@ impl Aggregate for Job {
             }
             JobCommand::UpdateJob(cmd) => {
                 let employer_id = self.open_job(cmd.job_id)?;
-                if !cmd.updated_by.acts_for(employer_id) {
+                if !cmd.updated_by.may(Write::UpdateJob, employer_id) {
                     return Err(forbidden(cmd.updated_by, cmd.job_id));
                 }
                 cmd.details.validate()?;
@@ -238,7 +238,7 @@ impl Aggregate for Job {
             }
             JobCommand::CloseJob(cmd) => {
                 let employer_id = self.open_job(cmd.job_id)?;
-                if !cmd.closed_by.acts_for(employer_id) {
+                if !cmd.closed_by.may(Write::CloseJob, employer_id) {
                     return Err(forbidden(cmd.closed_by, cmd.job_id));
                 }
                 let event = JobEvent::JobClosed {

@@ -35,12 +35,14 @@ mod error;
 pub mod job;
 pub mod matching;
 pub mod pairing;
+pub mod policy;
 pub mod profile;
 pub mod published;
 pub mod wallet;
 
 pub use actor::{Actor, Role};
 pub use error::{DomainError, FieldError};
+pub use policy::Write;
 
 /// Every aggregate type, in the order their topics are listed.
 pub const AGGREGATE_TYPES: &[&str] = &[

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::job::JobRef;
-use crate::{Actor, DomainError};
+use crate::{Actor, DomainError, Write};
 
 /// Namespace for pairing ids (UUID v5 over the candidate and job ids).
 const PAIRING_NAMESPACE: Uuid = Uuid::from_u128(0x6f1c_2a57_49d4_4a8e_9c0b_3e55_7d1a_0b42);
@@ -143,11 +143,11 @@ impl Aggregate for Pairing {
         };
         let pairing_id = pairing_id(candidate_id, job_id);
         let job = job.ok_or(DomainError::JobNotFound { job_id })?;
-        let (acting_for, kind, resource) = match side {
-            Side::Candidate => (candidate_id, "candidate", candidate_id),
-            Side::Employer => (job.employer_id, "job", job_id),
+        let (write, acting_for, kind, resource) = match side {
+            Side::Candidate => (Write::SwipeJob, candidate_id, "candidate", candidate_id),
+            Side::Employer => (Write::SwipeCandidate, job.employer_id, "job", job_id),
         };
-        if !actor.acts_for(acting_for) {
+        if !actor.may(write, acting_for) {
             return Err(DomainError::forbidden(actor, kind, resource));
         }
         if !job.open {

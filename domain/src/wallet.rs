@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::Validator;
-use crate::{Actor, DomainError, Role};
+use crate::{Actor, DomainError, Write};
 
 /// The most credits one command may move; keeps balances far from overflow.
 pub const MAX_CREDITS_PER_COMMAND: i64 = 1_000_000;
@@ -136,6 +136,15 @@ pub struct Wallet {
     pub purchases: HashMap<String, i64>,
     pub grants: HashMap<Uuid, i64>,
     pub charges: HashMap<Uuid, Charge>,
+    /// What each key was first used for, to tell a retry from another command under the same
+    /// key. Snapshots taken before these were kept lack them; a key missing here is taken as
+    /// a retry.
+    #[serde(default)]
+    pub grant_reasons: HashMap<Uuid, String>,
+    #[serde(default)]
+    pub charge_purposes: HashMap<Uuid, String>,
+    #[serde(default)]
+    pub refund_reasons: HashMap<Uuid, String>,
 }
 
 impl Aggregate for Wallet {
@@ -174,13 +183,21 @@ impl Aggregate for Wallet {
                 self.purchases.insert(payment_reference, credits);
             }
             WalletEvent::CreditsGranted {
-                grant_id, credits, ..
+                grant_id,
+                credits,
+                reason,
+                ..
             } => {
                 self.grants.insert(grant_id, credits);
+                self.grant_reasons.insert(grant_id, reason);
             }
             WalletEvent::CreditsCharged {
-                charge_id, credits, ..
+                charge_id,
+                credits,
+                purpose,
+                ..
             } => {
+                self.charge_purposes.insert(charge_id, purpose);
                 self.charges.insert(
                     charge_id,
                     Charge {
@@ -190,8 +207,12 @@ impl Aggregate for Wallet {
                 );
             }
             WalletEvent::CreditsRefunded {
-                charge_id, credits, ..
+                charge_id,
+                credits,
+                reason,
+                ..
             } => {
+                self.refund_reasons.insert(charge_id, reason);
                 if let Some(charge) = self.charges.get_mut(&charge_id) {
                     charge.refunded = Some(credits);
                 }
@@ -225,6 +246,22 @@ impl Wallet {
         }
     }
 
+    /// The same key with the same amount but another text (`field`) is another command too.
+    fn same_text(
+        first: Option<&String>,
+        text: &str,
+        key: Uuid,
+        field: &'static str,
+    ) -> Result<(), DomainError> {
+        match first {
+            Some(first) if first != text.trim() => Err(DomainError::KeyReusedWithOtherContent {
+                key: key.to_string(),
+                field,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn purchase(&self, cmd: PurchaseCredits) -> Result<Option<WalletEvent>, DomainError> {
         check_credits(cmd.credits)?;
         let mut validator = Validator::default();
@@ -243,7 +280,7 @@ impl Wallet {
     }
 
     fn grant(&self, cmd: GrantCredits) -> Result<Option<WalletEvent>, DomainError> {
-        if !cmd.granted_by.is_admin() {
+        if !cmd.granted_by.may(Write::GrantCredits, cmd.wallet_id) {
             return Err(forbidden(cmd.granted_by, cmd.wallet_id));
         }
         check_credits(cmd.credits)?;
@@ -252,6 +289,12 @@ impl Wallet {
             .finish()?;
         let previous = self.grants.get(&cmd.grant_id).copied();
         if Self::seen(previous, cmd.credits, cmd.grant_id.to_string())? {
+            Self::same_text(
+                self.grant_reasons.get(&cmd.grant_id),
+                &cmd.reason,
+                cmd.grant_id,
+                "reason",
+            )?;
             return Ok(None);
         }
         Ok(Some(WalletEvent::CreditsGranted {
@@ -264,12 +307,7 @@ impl Wallet {
     }
 
     fn charge(&self, cmd: ChargeCredits) -> Result<Option<WalletEvent>, DomainError> {
-        let allowed = match cmd.charged_by.role {
-            Role::Admin | Role::System => true,
-            Role::Candidate => cmd.charged_by.subject == cmd.wallet_id,
-            Role::Employer | Role::Auditor => false,
-        };
-        if !allowed {
+        if !cmd.charged_by.may(Write::ChargeCredits, cmd.wallet_id) {
             return Err(forbidden(cmd.charged_by, cmd.wallet_id));
         }
         check_credits(cmd.credits)?;
@@ -278,6 +316,12 @@ impl Wallet {
             .finish()?;
         let previous = self.charges.get(&cmd.charge_id).map(|c| c.credits);
         if Self::seen(previous, cmd.credits, cmd.charge_id.to_string())? {
+            Self::same_text(
+                self.charge_purposes.get(&cmd.charge_id),
+                &cmd.purpose,
+                cmd.charge_id,
+                "purpose",
+            )?;
             return Ok(None);
         }
         if cmd.credits > self.balance {
@@ -296,7 +340,7 @@ impl Wallet {
     }
 
     fn refund(&self, cmd: RefundCredits) -> Result<Option<WalletEvent>, DomainError> {
-        if !matches!(cmd.refunded_by.role, Role::Admin | Role::System) {
+        if !cmd.refunded_by.may(Write::RefundCredits, cmd.wallet_id) {
             return Err(forbidden(cmd.refunded_by, cmd.wallet_id));
         }
         check_credits(cmd.credits)?;
@@ -310,7 +354,15 @@ impl Wallet {
                 charge_id: cmd.charge_id,
             })?;
         match charge.refunded {
-            Some(refunded) if refunded == cmd.credits => return Ok(None),
+            Some(refunded) if refunded == cmd.credits => {
+                Self::same_text(
+                    self.refund_reasons.get(&cmd.charge_id),
+                    &cmd.reason,
+                    cmd.charge_id,
+                    "reason",
+                )?;
+                return Ok(None);
+            }
             Some(refunded) => {
                 return Err(DomainError::AlreadyRefunded {
                     charge_id: cmd.charge_id,
@@ -338,6 +390,7 @@ impl Wallet {
 
 #[cfg(test)]
 mod tests {
+    use crate::Role;
     use cqrs_es::test::TestFramework;
 
     use super::*;
@@ -571,5 +624,101 @@ mod tests {
                 refunded_by: owner(),
             }))
             .then_expect_error(forbidden(owner(), WALLET));
+    }
+
+    #[test]
+    fn a_reused_key_with_other_text_is_rejected_and_the_same_text_is_a_retry() {
+        let history = || vec![purchased("cs_1", 10, 10), charged(4, 6)];
+        let charge_for = |purpose: &str| {
+            WalletCommand::ChargeCredits(ChargeCredits {
+                wallet_id: WALLET,
+                charge_id: CHARGE,
+                credits: 4,
+                purpose: purpose.into(),
+                charged_by: owner(),
+            })
+        };
+        WalletTest::with(())
+            .given(history())
+            .when(charge_for(" resume "))
+            .then_expect_events(vec![]);
+        WalletTest::with(())
+            .given(history())
+            .when(charge_for("cover letter"))
+            .then_expect_error(DomainError::KeyReusedWithOtherContent {
+                key: CHARGE.to_string(),
+                field: "purpose",
+            });
+
+        let grant_id = Uuid::from_u128(3);
+        let granted = WalletEvent::CreditsGranted {
+            wallet_id: WALLET,
+            grant_id,
+            credits: 7,
+            reason: "welcome".into(),
+            balance_after: 7,
+        };
+        WalletTest::with(())
+            .given(vec![granted])
+            .when(WalletCommand::GrantCredits(GrantCredits {
+                wallet_id: WALLET,
+                grant_id,
+                credits: 7,
+                reason: "apology".into(),
+                granted_by: admin(),
+            }))
+            .then_expect_error(DomainError::KeyReusedWithOtherContent {
+                key: grant_id.to_string(),
+                field: "reason",
+            });
+
+        WalletTest::with(())
+            .given([history(), vec![refunded(4, 10)]].concat())
+            .when(WalletCommand::RefundCredits(RefundCredits {
+                reason: "goodwill".into(),
+                ..match refund(4) {
+                    WalletCommand::RefundCredits(r) => r,
+                    _ => unreachable!(),
+                }
+            }))
+            .then_expect_error(DomainError::KeyReusedWithOtherContent {
+                key: CHARGE.to_string(),
+                field: "reason",
+            });
+    }
+
+    #[test]
+    fn a_wallet_snapshot_without_the_texts_still_loads_and_takes_keys_as_retries() {
+        let old = serde_json::json!({
+            "balance": 6,
+            "purchases": {"cs_1": 10},
+            "grants": {},
+            "charges": {CHARGE.to_string(): {"credits": 4, "refunded": null}},
+        });
+        let wallet: Wallet = serde_json::from_value(old).expect("old snapshot");
+        assert_eq!(
+            wallet.charge(match charge(4) {
+                WalletCommand::ChargeCredits(c) => c,
+                _ => unreachable!(),
+            }),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn employers_and_auditors_named_like_the_wallet_cannot_touch_it() {
+        for role in [Role::Employer, Role::Auditor] {
+            let actor = Actor::new(WALLET, role);
+            WalletTest::with(())
+                .given(vec![purchased("cs_1", 10, 10)])
+                .when(WalletCommand::ChargeCredits(ChargeCredits {
+                    wallet_id: WALLET,
+                    charge_id: CHARGE,
+                    credits: 1,
+                    purpose: "resume".into(),
+                    charged_by: actor,
+                }))
+                .then_expect_error(forbidden(actor, WALLET));
+        }
     }
 }

@@ -48,6 +48,8 @@ impl TestEnv {
         settings.relay.retry_backoff_ms = 200;
         settings.projector.retry_backoff_ms = 200;
         settings.log.filter = "warn".into();
+        // The tests sign tokens and webhooks with the public development secrets.
+        settings.dev_mode = true;
         settings.matching.data_dir = std::env::temp_dir()
             .join(format!("hirestream-vectors-{id}"))
             .display()

@@ -5,7 +5,7 @@ use axum::Router;
 use domain::candidate::{
     CandidateProfile, RegisterCandidate, UpdateCandidateProfile, ValidateCandidate,
 };
-use domain::Role;
+use domain::{Role, Write};
 use projections::profiles::{self, CandidateView, ProfilesProjector};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -52,6 +52,7 @@ async fn update_profile(
     Path(candidate_id): Path<Uuid>,
     Json(profile): Json<CandidateProfile>,
 ) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::UpdateCandidateProfile, candidate_id)?;
     let command = UpdateCandidateProfile {
         candidate_id,
         profile: Box::new(profile),
@@ -77,6 +78,7 @@ async fn validate(
     Path(candidate_id): Path<Uuid>,
     Json(body): Json<ValidationBody>,
 ) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::ValidateCandidate, candidate_id)?;
     let command = ValidateCandidate {
         candidate_id,
         score: body.score,

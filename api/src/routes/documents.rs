@@ -9,7 +9,7 @@ use axum::Router;
 use chrono::NaiveDate;
 use commands::documents::DocumentRequest;
 use domain::document::DocumentKind;
-use domain::Role;
+use domain::{Role, Write};
 use projections::documents::{self, DocumentView, DocumentsProjector, UsageDay};
 use projections::page::Page;
 use serde::{Deserialize, Serialize};
@@ -71,6 +71,7 @@ async fn request(
     Path(candidate_id): Path<Uuid>,
     Json(body): Json<RequestBody>,
 ) -> Result<(StatusCode, axum::Json<Requested>), ApiError> {
+    super::authorize(caller.actor, Write::RequestDocument, candidate_id)?;
     let request = DocumentRequest {
         candidate_id,
         kind: body.kind,
@@ -158,13 +159,25 @@ async fn html(
 ) -> Result<impl IntoResponse, ApiError> {
     let text = content(view(&state, &caller, document_id, query.after.as_deref()).await?)?;
     Ok((
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CONTENT_SECURITY_POLICY, DOCUMENT_CSP),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
         render_html(&text),
     ))
 }
 
+/// The rendered document runs nothing, loads nothing and submits nothing, even if some
+/// markup got past the sanitiser: a sandboxed page of its own origin.
+pub const DOCUMENT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; \
+     form-action 'none'; frame-ancestors 'none'; sandbox";
+
 /// Markdown to HTML. Raw HTML in the Markdown (a model may write some) is shown as text,
-/// never passed through.
+/// never passed through, and the result is sanitised: links keep only absolute http, https
+/// and mailto destinations, so `javascript:`, `data:` and the like (in any case, however
+/// encoded) do not survive.
 pub fn render_html(markdown: &str) -> String {
     use pulldown_cmark::{Event, Parser};
     let events = Parser::new(markdown).map(|event| match event {
@@ -173,7 +186,12 @@ pub fn render_html(markdown: &str) -> String {
     });
     let mut html = String::with_capacity(markdown.len() * 3 / 2);
     pulldown_cmark::html::push_html(&mut html, events);
-    html
+    ammonia::Builder::default()
+        .url_schemes(["http", "https", "mailto"].into())
+        .url_relative(ammonia::UrlRelative::Deny)
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(&html)
+        .to_string()
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,5 +262,63 @@ mod tests {
         assert!(html.contains("<li>Rust</li>"));
         assert!(!html.contains("<script>"));
         assert!(html.contains("&lt;script&gt;"));
+    }
+
+    #[test]
+    fn dangerous_link_and_image_destinations_do_not_survive() {
+        let payloads = [
+            "[x](javascript:alert(1))",
+            "[x](JaVaScRiPt:alert(1))",
+            "[x](  javascript:alert(1))",
+            "[x](<javascript:alert(1)>)",
+            "[x](&#106;avascript:alert(1))",
+            "[x](&#x6A;&#x61;&#x76;&#x61;script:alert(1))",
+            "[x](java&#x09;script:alert(1))",
+            "[x](javascript&#58;alert(1))",
+            "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+            "[x](DATA:text/html,<script>alert(1)</script>)",
+            "[x](vbscript:msgbox(1))",
+            "[x](VBScript:msgbox(1))",
+            "![x](javascript:alert(1))",
+            "![x](data:image/svg+xml,<svg onload=alert(1)>)",
+            "<javascript:alert(1)>",
+            "[x][r]\n\n[r]: javascript:alert(1)",
+            "[x](\"javascript:alert(1)\")",
+        ];
+        for payload in payloads {
+            let html = render_html(payload);
+            let destinations = destinations(&html);
+            assert!(
+                destinations.iter().all(|d| d.starts_with("https://")
+                    || d.starts_with("http://")
+                    || d.starts_with("mailto:")),
+                "{payload:?} rendered as {html}"
+            );
+            assert!(!html.to_ascii_lowercase().contains("<script"), "{html}");
+        }
+    }
+
+    /// Every `href` and `src` value in `html`, entity-decoded enough for these cases.
+    fn destinations(html: &str) -> Vec<String> {
+        let mut found = Vec::new();
+        for attribute in ["href=\"", "src=\""] {
+            for (start, _) in html.match_indices(attribute) {
+                let rest = &html[start + attribute.len()..];
+                let value = &rest[..rest.find('"').unwrap_or(rest.len())];
+                found.push(value.replace("&amp;", "&").to_ascii_lowercase());
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn ordinary_links_survive_with_a_safe_rel() {
+        let html = render_html("[me](https://example.com/ada) and [mail](mailto:ada@example.com)");
+        assert!(html.contains("href=\"https://example.com/ada\""), "{html}");
+        assert!(html.contains("href=\"mailto:ada@example.com\""), "{html}");
+        assert!(
+            html.contains("rel=\"noopener noreferrer nofollow\""),
+            "{html}"
+        );
     }
 }

@@ -3,7 +3,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::Router;
 use domain::employer::{EmployerProfile, RegisterEmployer, UpdateEmployerProfile};
-use domain::Role;
+use domain::{Role, Write};
 use projections::profiles::{self, EmployerView, ProfilesProjector};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -41,6 +41,7 @@ async fn update_profile(
     Path(employer_id): Path<Uuid>,
     Json(profile): Json<EmployerProfile>,
 ) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::UpdateEmployerProfile, employer_id)?;
     let command = UpdateEmployerProfile {
         employer_id,
         profile,

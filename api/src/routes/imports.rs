@@ -39,13 +39,14 @@ async fn import_feed(
     caller: Caller,
     Json(body): Json<ImportBody>,
 ) -> Result<axum::Json<ImportReport>, ApiError> {
-    if !caller.actor.is_admin() {
-        return Err(ApiError::forbidden("imports are for admins"));
-    }
+    super::authorize(caller.actor, domain::Write::ImportJobs, body.employer_id)?;
     let kind = import::source_kind(&body.source).map_err(feed_error)?;
     let bytes = match (body.url, body.feed) {
         (Some(url), None) if url.starts_with("https://") || url.starts_with("http://") => {
-            import::fetch(&url).await.map_err(feed_error)?
+            let bytes = state.imports.fetch(&url).await.map_err(feed_error)?;
+            // A fetched feed's text goes into the store like a body's.
+            crate::extract::storable_json(&bytes)?;
+            bytes
         }
         (None, Some(feed)) => serde_json::to_vec(&feed).unwrap_or_default(),
         _ => {
@@ -65,7 +66,8 @@ async fn import_feed(
 
 fn feed_error(error: ImportError) -> ApiError {
     let code = match error {
-        ImportError::Fetch(..) | ImportError::Status(..) => "feed_unreachable",
+        ImportError::Unreachable => "feed_unreachable",
+        ImportError::HostNotAllowed { .. } => "feed_host_not_allowed",
         _ => "invalid_feed",
     };
     ApiError::new(
@@ -73,4 +75,60 @@ fn feed_error(error: ImportError) -> ApiError {
         code,
         domain::error_chain(&error),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use domain::Role;
+    use serde_json::json;
+    use uuid::Uuid;
+
+    use crate::testing::{send, token};
+
+    #[tokio::test]
+    async fn an_import_from_a_host_that_is_not_a_job_board_says_only_that() {
+        let bearer = format!("Bearer {}", token(Uuid::from_u128(1), Role::Admin));
+        let mut answers = Vec::new();
+        for url in [
+            "http://127.0.0.1:5432/",
+            "http://127.0.0.1:1/",
+            "http://localhost:8080/openapi.json",
+            "http://169.254.169.254/latest/meta-data/",
+            "https://boards-api.greenhouse.io.evil.example/v1/boards/acme/jobs",
+        ] {
+            let body =
+                json!({"source": "greenhouse", "employer_id": Uuid::from_u128(2), "url": url});
+            let (status, _, answer) = send(
+                Method::POST,
+                "/admin/imports",
+                &[("authorization", &bearer)],
+                Some(body.to_string()),
+            )
+            .await;
+            assert_eq!(status, 422, "{url}: {answer}");
+            assert_eq!(answer["error"]["code"], "feed_host_not_allowed", "{url}");
+            answers.push(answer["error"]["message"].clone());
+        }
+        answers.dedup();
+        assert_eq!(answers.len(), 1, "{answers:?}");
+    }
+
+    #[tokio::test]
+    async fn imports_are_for_admins_only() {
+        for role in [Role::Candidate, Role::Employer, Role::Auditor] {
+            let employer = Uuid::from_u128(2);
+            let bearer = format!("Bearer {}", token(employer, role));
+            let body =
+                json!({"source": "greenhouse", "employer_id": employer, "feed": {"jobs": []}});
+            let (status, _, answer) = send(
+                Method::POST,
+                "/admin/imports",
+                &[("authorization", &bearer)],
+                Some(body.to_string()),
+            )
+            .await;
+            assert_eq!(status, 403, "{role}: {answer}");
+        }
+    }
 }

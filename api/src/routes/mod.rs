@@ -13,7 +13,7 @@ pub mod openapi;
 pub mod payments;
 pub mod wallets;
 
-use domain::{Actor, Role};
+use domain::{Actor, Role, Write};
 use projections::page::Cursor;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -51,6 +51,19 @@ pub(crate) fn page_cursor(cursor: Option<&str>) -> Result<Option<Cursor>, ApiErr
             })
         })
         .transpose()
+}
+
+/// Refuses, before anything about the resource is looked up, a caller whom the write policy
+/// does not let make `write` for `owner`.
+pub(crate) fn authorize(caller: Actor, write: Write, owner: Uuid) -> Result<(), ApiError> {
+    if caller.may(write, owner) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(format!(
+            "a {} may not make this change for {owner}",
+            caller.role
+        )))
+    }
 }
 
 /// The party a command acts for: the caller itself, or for an admin the id it names.

@@ -20,47 +20,12 @@ async fn document() -> impl IntoResponse {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
     use axum::body::Body;
     use axum::http::{Method, Request, StatusCode};
-    use commands::CommandService;
-    use sqlx::postgres::PgPoolOptions;
     use tower::ServiceExt;
 
     use super::DOCUMENT;
-    use crate::app::{router, HttpLimits};
-    use crate::auth::TokenKeys;
-    use crate::state::AppState;
-
-    fn app() -> axum::Router {
-        // Nothing here reaches the database: unauthenticated requests stop at the token.
-        let pool = PgPoolOptions::new()
-            .acquire_timeout(Duration::from_millis(50))
-            .connect_lazy("postgres://nobody@127.0.0.1:1/nothing")
-            .expect("lazy pool");
-        let state = AppState {
-            commands: Arc::new(CommandService::new(pool.clone(), 1)),
-            pool,
-            keys: Arc::new(TokenKeys::new(b"test")),
-            consistency_wait: Duration::from_millis(10),
-            progress: Default::default(),
-            health: Default::default(),
-            webhook: Arc::new(crate::routes::payments::WebhookVerifier::new(
-                b"test",
-                Duration::from_secs(1),
-            )),
-            search: None,
-        };
-        router(
-            state,
-            HttpLimits {
-                request_timeout: Duration::from_secs(5),
-                body_limit_bytes: 1024,
-            },
-        )
-    }
+    use crate::testing::app;
 
     #[tokio::test]
     async fn every_documented_operation_is_served() {

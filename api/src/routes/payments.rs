@@ -171,6 +171,7 @@ async fn webhook(
             error.to_string(),
         ));
     }
+    crate::extract::storable_json(&body)?;
     let event: Event = serde_json::from_slice(&body).map_err(|error| {
         ApiError::bad_request("malformed_json", format!("not a webhook event: {error}"))
     })?;
@@ -319,5 +320,28 @@ mod tests {
             verifier().verify(None, b"{}", NOW),
             Err(SignatureError::Missing)
         );
+    }
+
+    #[tokio::test]
+    async fn a_configured_server_refuses_a_webhook_signed_with_the_development_secret() {
+        use crate::settings::DEVELOPMENT_WEBHOOK_SECRET;
+        use crate::testing::send;
+        let body = serde_json::json!({
+            "id": "evt_1", "type": "checkout.session.completed",
+            "data": {"object": {"id": "cs_1", "payment_status": "paid",
+                     "metadata": {"candidate_id": Uuid::from_u128(9), "credits": "50"}}}
+        })
+        .to_string();
+        let forged = WebhookVerifier::new(DEVELOPMENT_WEBHOOK_SECRET.as_bytes(), Duration::ZERO)
+            .sign(body.as_bytes(), chrono::Utc::now().timestamp());
+        let (status, _, answer) = send(
+            axum::http::Method::POST,
+            "/webhooks/stripe",
+            &[("stripe-signature", &forged)],
+            Some(body),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["code"], "invalid_signature");
     }
 }

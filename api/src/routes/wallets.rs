@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::wallet::{ChargeCredits, GrantCredits, RefundCredits};
-use domain::Role;
+use domain::{Role, Write};
 use projections::ledger::{self, LedgerEntry, LedgerProjector, Statement, WalletBalanceView};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -174,6 +174,7 @@ async fn grant(
     Path(wallet_id): Path<Uuid>,
     crate::extract::Json(body): crate::extract::Json<GrantBody>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
+    super::authorize(caller.actor, Write::GrantCredits, wallet_id)?;
     let command = GrantCredits {
         wallet_id,
         grant_id: body.grant_id,
@@ -203,6 +204,7 @@ async fn charge(
     Path(wallet_id): Path<Uuid>,
     crate::extract::Json(body): crate::extract::Json<ChargeBody>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
+    super::authorize(caller.actor, Write::ChargeCredits, wallet_id)?;
     let command = ChargeCredits {
         wallet_id,
         charge_id: body.charge_id,
@@ -231,6 +233,7 @@ async fn refund(
     Path(wallet_id): Path<Uuid>,
     crate::extract::Json(body): crate::extract::Json<RefundBody>,
 ) -> Result<(StatusCode, Json<Written>), ApiError> {
+    super::authorize(caller.actor, Write::RefundCredits, wallet_id)?;
     let command = RefundCredits {
         wallet_id,
         charge_id: body.charge_id,

@@ -6,6 +6,7 @@
 //! disappeared from the feed is closed. A posting that cannot be read is reported with its
 //! index and skipped; the rest of the feed goes in.
 
+mod fetch;
 mod greenhouse;
 mod lever;
 pub mod text;
@@ -19,6 +20,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use crate::{CommandContext, CommandService, Error};
+
+pub use fetch::{FetchPolicy, JOB_BOARD_HOSTS};
 
 /// One posting read from a feed.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,10 +47,11 @@ pub enum ImportError {
     Shape(&'static str),
     #[error("cannot read {0}")]
     Read(String, #[source] std::io::Error),
-    #[error("cannot fetch {0}")]
-    Fetch(String, #[source] reqwest::Error),
-    #[error("{0} answered {1}")]
-    Status(String, reqwest::StatusCode),
+    #[error("feeds are fetched only from the job-board hosts {hosts}")]
+    HostNotAllowed { hosts: String },
+    /// Whatever went wrong (refused, closed, timed out, an error status): one answer.
+    #[error("the feed could not be fetched")]
+    Unreachable,
     #[error("only greenhouse and lever feeds can be imported, not {0}")]
     UnknownSource(String),
 }
@@ -76,23 +80,10 @@ pub fn source_kind(name: &str) -> Result<SourceKind, ImportError> {
 /// The largest feed read, in bytes.
 const MAX_FEED_BYTES: usize = 64 << 20;
 
-/// The bytes of a feed at an `http(s)://` URL or in a local file.
-pub async fn fetch(location: &str) -> Result<Vec<u8>, ImportError> {
+/// The bytes of a feed at an `http(s)://` URL `policy` allows, or in a local file.
+pub async fn fetch(policy: &FetchPolicy, location: &str) -> Result<Vec<u8>, ImportError> {
     if location.starts_with("http://") || location.starts_with("https://") {
-        let response = reqwest::Client::new()
-            .get(location)
-            .timeout(std::time::Duration::from_secs(60))
-            .send()
-            .await
-            .map_err(|e| ImportError::Fetch(location.to_owned(), e))?;
-        if !response.status().is_success() {
-            return Err(ImportError::Status(location.to_owned(), response.status()));
-        }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ImportError::Fetch(location.to_owned(), e))?;
-        Ok(body.to_vec())
+        policy.fetch(location).await
     } else {
         let bytes = tokio::fs::read(location)
             .await
