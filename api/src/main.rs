@@ -127,6 +127,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 30)]
         idle_seconds: u64,
     },
+    /// ChargeCredits over HTTP against `hirestream up` run as a child process, with the
+    /// process and the broker (one of the run's own) killed with SIGKILL in turn; then
+    /// acknowledged, lost and duplicated charges, catch-up times, reconcile and a rebuild.
+    Faults {
+        /// How long to run: rounds of 30 s, alternating a kill of the process and of the
+        /// broker.
+        #[arg(long, default_value_t = 2)]
+        minutes: u64,
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        #[arg(long, default_value_t = 20)]
+        wallets: usize,
+    },
     /// Rebuilding the ledger from the event store and from Kafka.
     Replay {
         #[arg(long, default_value_t = 100_000)]
@@ -271,6 +284,32 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!(e))?;
             println!("{report}");
+            return Ok(());
+        }
+        Command::Bench {
+            what:
+                BenchCommand::Faults {
+                    minutes,
+                    clients,
+                    wallets,
+                },
+        } => {
+            const ROUND: Duration = Duration::from_secs(30);
+            let bench = api::bench::faults::FaultBench {
+                binary: std::env::current_exe().context("locating this binary")?,
+                clients,
+                wallets,
+                rounds: (minutes * 60 / ROUND.as_secs()).max(2) as usize,
+                round: ROUND,
+                catch_up_bound: Duration::from_secs(30),
+            };
+            let report = api::bench::faults::faults(&settings, bench)
+                .await
+                .map_err(|e| anyhow::anyhow!(e))?;
+            println!("{report}");
+            if !report.problems().is_empty() {
+                bail!("the fault run failed its checks");
+            }
             return Ok(());
         }
         Command::Bench {

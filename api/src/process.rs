@@ -54,6 +54,40 @@ pub const PROJECTIONS: &[&str] = &[
     DocumentRefunds::NAME,
 ];
 
+/// Each read model's projection and the aggregate types it reads (the reactors keep no read
+/// model).
+pub const READ_MODELS: &[(&str, &[&str])] = &[
+    (MatchesProjector::NAME, MatchesProjector::AGGREGATE_TYPES),
+    (MatchingProjector::NAME, MatchingProjector::AGGREGATE_TYPES),
+    (LedgerProjector::NAME, LedgerProjector::AGGREGATE_TYPES),
+    (ProfilesProjector::NAME, ProfilesProjector::AGGREGATE_TYPES),
+    (JobsProjector::NAME, JobsProjector::AGGREGATE_TYPES),
+    (
+        ApplicationsProjector::NAME,
+        ApplicationsProjector::AGGREGATE_TYPES,
+    ),
+    (
+        DocumentsProjector::NAME,
+        DocumentsProjector::AGGREGATE_TYPES,
+    ),
+];
+
+/// The read models that have not applied every event at or before global position
+/// `through`, with how many they miss.
+pub async fn read_models_behind(
+    pool: &PgPool,
+    through: i64,
+) -> Result<Vec<(&'static str, i64)>, projections::Error> {
+    let mut behind = Vec::new();
+    for (name, types) in READ_MODELS {
+        let missing = projections::progress::unapplied(pool, name, types, through).await?;
+        if missing > 0 {
+            behind.push((*name, missing));
+        }
+    }
+    Ok(behind)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("cannot listen on {addr}")]
@@ -292,11 +326,17 @@ pub async fn run_projector(
                 writer(settings),
                 retry_policy(settings),
             );
-            Reactor::new(worker, config).run(shutdown).await
+            Reactor::new(worker, config)
+                .with_health(health)
+                .run(shutdown)
+                .await
         }
         DocumentRefunds::NAME => {
             let refunds = DocumentRefunds::new(command_service(pool));
-            Reactor::new(refunds, config).run(shutdown).await
+            Reactor::new(refunds, config)
+                .with_health(health)
+                .run(shutdown)
+                .await
         }
         other => Err(projections::Error::UnknownProjection(other.to_owned())),
     }

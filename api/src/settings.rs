@@ -247,7 +247,7 @@ impl Default for Settings {
             relay: RelaySettings {
                 name: "kafka".into(),
                 batch_size: 500,
-                idle_poll_ms: 250,
+                idle_poll_ms: 1_000,
                 retry_backoff_ms: 1_000,
             },
             projector: ProjectorSettings {

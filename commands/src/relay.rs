@@ -61,11 +61,17 @@ pub struct KafkaConfig {
     pub message_timeout: Duration,
 }
 
+/// The longest pause a client takes before reconnecting to a broker (librdkafka's default is
+/// 10 s): a restarted broker is used again within a second.
+pub const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
+
 impl KafkaConfig {
     /// A client configuration with the brokers set, for producers, consumers and admins.
     pub fn client_config(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
-        config.set("bootstrap.servers", &self.brokers);
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS);
         config
     }
 
@@ -283,7 +289,7 @@ impl Relay {
                 .await?;
             checkpoint = last;
             self.health.progressed();
-            tracing::info!(published = batch.len(), ?checkpoint, "batch published");
+            tracing::debug!(published = batch.len(), ?checkpoint, "batch published");
         }
         // Closing the session releases the lock for a standby.
         conn.close().await?;

@@ -104,3 +104,27 @@ impl Progress {
         }
     }
 }
+
+const UNAPPLIED: &str = "
+SELECT count(*) FROM events e
+  LEFT JOIN projection_applied a
+         ON a.projection = $1 AND a.aggregate_type = e.aggregate_type
+        AND a.aggregate_id = e.aggregate_id
+ WHERE e.aggregate_type = ANY($2) AND e.global_position <= $3
+   AND e.sequence > COALESCE(a.sequence, 0)";
+
+/// How many events of `aggregate_types` at or before global position `through` the
+/// projection named `projection` has not applied yet: 0 once it has caught up with them.
+pub async fn unapplied(
+    pool: &PgPool,
+    projection: &str,
+    aggregate_types: &[&str],
+    through: i64,
+) -> Result<i64, Error> {
+    Ok(sqlx::query_scalar(UNAPPLIED)
+        .bind(projection)
+        .bind(aggregate_types)
+        .bind(through)
+        .fetch_one(pool)
+        .await?)
+}

@@ -463,7 +463,7 @@ impl<P: Projection> Projector<P> {
 }
 
 /// How often a consumer checks that it keeps up.
-const STALL_CHECK: Duration = Duration::from_secs(5);
+pub(crate) const STALL_CHECK: Duration = Duration::from_secs(10);
 
 /// How a consumer's run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -576,7 +576,14 @@ pub(crate) fn subscribe(
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("session.timeout.ms", "10000")
+        // A member that died without leaving (a crash, a kill -9) holds its partitions until
+        // its session expires: the broker's shortest allowed session bounds that wait.
+        .set("session.timeout.ms", "6000")
+        .set("heartbeat.interval.ms", "2000")
+        .set(
+            "reconnect.backoff.max.ms",
+            commands::relay::RECONNECT_BACKOFF_MAX_MS,
+        )
         // The broker answers a fetch as soon as data arrives; the wait only bounds how often
         // an idle consumer asks, so it costs nothing in latency and little when idle.
         .set("fetch.wait.max.ms", "500")

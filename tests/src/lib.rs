@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use api::auth::TokenKeys;
+pub use api::bench::broker::LocalBroker;
 use api::process::{self, Parts, Started};
 use api::Settings;
 use commands::CommandContext;
@@ -262,78 +263,4 @@ pub async fn read_topic(
         });
     }
     received
-}
-
-/// An Apache Kafka broker of a test's own (`scripts/kafka broker`), on a free port, storing
-/// in a directory that survives restarts: for tests that take the broker away.
-#[derive(Debug)]
-pub struct OwnBroker {
-    pub brokers: String,
-    port: u16,
-    dir: std::path::PathBuf,
-    child: Option<std::process::Child>,
-}
-
-impl OwnBroker {
-    pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("hirestream-broker-{}", Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("broker dir");
-        let mut broker = Self {
-            brokers: format!("127.0.0.1:{port}"),
-            port,
-            dir,
-            child: None,
-        };
-        broker.restart().await;
-        broker
-    }
-
-    /// Starts the broker process again on the same port and storage, and waits until it
-    /// says it started (its metadata is then ready).
-    pub async fn restart(&mut self) {
-        let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
-        let log = self.dir.join("broker.log");
-        let starts_before = started_lines(&log);
-        let output = std::fs::File::create(self.dir.join("kafka.out")).expect("broker output");
-        let child = std::process::Command::new(script)
-            .args(["broker", &self.port.to_string()])
-            .arg(&self.dir)
-            .stdout(output.try_clone().expect("broker output"))
-            .stderr(output)
-            .spawn()
-            .expect("start scripts/kafka broker");
-        self.child = Some(child);
-        eventually("the broker to start", Duration::from_secs(120), || {
-            let started = started_lines(&log) > starts_before;
-            async move { started.then_some(()) }
-        })
-        .await;
-    }
-
-    /// Kills the broker process, as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().ok();
-            child.wait().ok();
-        }
-    }
-}
-
-/// How often the broker logging to `log` has said it started.
-fn started_lines(log: &std::path::Path) -> usize {
-    std::fs::read_to_string(log)
-        .map(|text| text.matches("Kafka Server started").count())
-        .unwrap_or(0)
-}
-
-impl Drop for OwnBroker {
-    fn drop(&mut self) {
-        self.kill();
-        std::fs::remove_dir_all(&self.dir).ok();
-    }
 }

@@ -1,6 +1,8 @@
 //! `hirestream bench …`: throughput and latency measurements, each in a database of its own
 //! that is dropped afterwards. Matching has a module of its own.
 
+pub mod broker;
+pub mod faults;
 pub mod matching;
 pub mod pipeline;
 

@@ -9,14 +9,16 @@ mod document_worker;
 mod refunds;
 
 use std::future::Future;
+use std::sync::Arc;
 
+use commands::health::PartHealth;
 use domain::published::PublishedEvent;
 use tokio_util::sync::CancellationToken;
 
 pub use document_worker::{DocumentWorker, RetryPolicy};
 pub use refunds::DocumentRefunds;
 
-use crate::runtime::{commit, decode, store_offset, subscribe};
+use crate::runtime::{commit, decode, group_lag, store_offset, subscribe, topics, STALL_CHECK};
 use crate::{Error, ProjectorConfig};
 
 /// Something that reacts to events with commands.
@@ -32,27 +34,49 @@ pub trait Reaction: Send + Sync + 'static {
 pub struct Reactor<R> {
     reaction: R,
     config: ProjectorConfig,
+    health: PartHealth,
 }
 
 impl<R: Reaction> Reactor<R> {
     pub fn new(reaction: R, config: ProjectorConfig) -> Self {
-        Self { reaction, config }
+        Self {
+            reaction,
+            config,
+            health: PartHealth::detached(R::NAME),
+        }
+    }
+
+    /// Reports this reactor's state and lag to `health`.
+    pub fn with_health(mut self, health: PartHealth) -> Self {
+        self.health = health;
+        self
     }
 
     /// Reacts until `shutdown`; the event in hand is finished first.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), Error> {
         let group = format!("{}.reactor.{}", self.config.topic_prefix, R::NAME);
-        let consumer = subscribe(&self.config, &group, R::AGGREGATE_TYPES)?;
+        let consumer = Arc::new(subscribe(&self.config, &group, R::AGGREGATE_TYPES)?);
         tracing::info!(reactor = R::NAME, %group, "reactor started");
+        self.health.running();
+        let mut check = tokio::time::interval(STALL_CHECK);
+        check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let message = tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = check.tick() => {
+                    let topics = topics(&self.config, R::AGGREGATE_TYPES);
+                    if let Some(lag) = group_lag(Arc::clone(&consumer), topics).await {
+                        self.health.lag(lag);
+                    }
+                    continue;
+                }
                 message = consumer.recv() => message,
             };
             let message = match message {
                 Ok(message) => message,
                 Err(error) => {
                     tracing::warn!(reactor = R::NAME, %error, "kafka consumer error");
+                    self.health.problem(error.to_string());
                     tokio::time::sleep(self.config.retry_backoff).await;
                     continue;
                 }
@@ -68,6 +92,7 @@ impl<R: Reaction> Reactor<R> {
                 }
             }
             store_offset(&consumer, &message, R::NAME);
+            self.health.progressed();
         }
         commit(&consumer)?;
         tracing::info!(reactor = R::NAME, "reactor stopped");

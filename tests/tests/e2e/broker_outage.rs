@@ -2,12 +2,12 @@ use std::time::Duration;
 
 use api::process::Parts;
 use hirestream_tests::{
-    append_counter_events, eventually, published, read_topic, OwnBroker, TestEnv,
+    append_counter_events, eventually, published, read_topic, LocalBroker, TestEnv,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_relay_waits_out_a_broker_outage_and_resumes_where_it_left_off() {
-    let mut broker = OwnBroker::start().await;
+    let mut broker = LocalBroker::start().await.expect("broker");
     let mut env = TestEnv::new().await;
     env.settings.kafka.brokers = broker.brokers.clone();
     env.settings.kafka.message_timeout_ms = 2_000;
@@ -46,7 +46,7 @@ async fn the_relay_waits_out_a_broker_outage_and_resumes_where_it_left_off() {
     .await;
     assert_eq!(published(&env.pool).await, 25);
 
-    broker.restart().await;
+    broker.restart().await.expect("broker restart");
     eventually(
         "the relay to publish the rest",
         Duration::from_secs(90),

@@ -8,6 +8,7 @@ mod crash_safety;
 mod credits;
 mod documents;
 mod embeddings;
+mod faults;
 mod gap_free;
 mod matching;
 mod profiles_and_applications;

@@ -1,0 +1,93 @@
+//! An Apache Kafka broker of a run's own (`scripts/kafka broker`), on a free loopback port,
+//! storing in a directory that survives restarts: for the runs and tests that take the broker
+//! away and bring it back.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+/// How long a broker may take to say it started.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug)]
+pub struct LocalBroker {
+    /// The bootstrap address, `127.0.0.1:PORT`.
+    pub brokers: String,
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl LocalBroker {
+    /// Formats fresh storage and starts a broker on it.
+    pub async fn start() -> std::io::Result<Self> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("hirestream-broker-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir)?;
+        let mut broker = Self {
+            brokers: format!("127.0.0.1:{port}"),
+            port,
+            dir,
+            child: None,
+        };
+        broker.restart().await?;
+        Ok(broker)
+    }
+
+    /// Starts the broker process again on the same port and storage, and waits until it says
+    /// it started (its metadata is then ready).
+    pub async fn restart(&mut self) -> std::io::Result<()> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+        let log = self.dir.join("broker.log");
+        let starts_before = started_lines(&log);
+        let output = std::fs::File::create(self.dir.join("kafka.out"))?;
+        let child = Command::new(script)
+            .args(["broker", &self.port.to_string()])
+            .arg(&self.dir)
+            .stdout(output.try_clone()?)
+            .stderr(output)
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        while started_lines(&log) <= starts_before {
+            if Instant::now() > deadline {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "the broker did not start within {START_TIMEOUT:?}; see {}",
+                        self.dir.join("kafka.out").display()
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Ok(())
+    }
+
+    /// Kills the broker process (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().ok();
+            child.wait().ok();
+        }
+    }
+}
+
+/// How often the broker logging to `log` has said it started.
+fn started_lines(log: &Path) -> usize {
+    std::fs::read_to_string(log)
+        .map(|text| text.matches("Kafka Server started").count())
+        .unwrap_or(0)
+}
+
+impl Drop for LocalBroker {
+    fn drop(&mut self) {
+        self.kill();
+        std::fs::remove_dir_all(&self.dir).ok();
+    }
+}
