@@ -23,9 +23,7 @@ pub struct LocalBroker {
 impl LocalBroker {
     /// Formats fresh storage and starts a broker on it.
     pub async fn start() -> std::io::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = free_loopback_port()?;
         let dir =
             std::env::temp_dir().join(format!("hirestream-broker-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
@@ -71,10 +69,22 @@ impl LocalBroker {
 
     /// Kills the broker process (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().ok();
-            child.wait().ok();
-        }
+        kill(&mut self.child);
+    }
+}
+
+/// A loopback port free at the time of asking.
+pub(crate) fn free_loopback_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Kills a child process with SIGKILL, as a crash would, and reaps it.
+pub(crate) fn kill(child: &mut Option<Child>) {
+    if let Some(mut child) = child.take() {
+        child.kill().ok();
+        child.wait().ok();
     }
 }
 

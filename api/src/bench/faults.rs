@@ -335,9 +335,7 @@ struct UpProcess {
 
 impl UpProcess {
     fn new(settings: &Settings, bench: &FaultBench) -> std::io::Result<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
+        let port = super::broker::free_loopback_port()?;
         std::fs::create_dir_all(&settings.matching.data_dir)?;
         let log = PathBuf::from(&settings.matching.data_dir).join("up.log");
         let mut command = Command::new(&bench.binary);
@@ -390,10 +388,7 @@ impl UpProcess {
 
     /// SIGKILL, as a crash would.
     fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().ok();
-            child.wait().ok();
-        }
+        super::broker::kill(&mut self.child);
     }
 
     async fn wait_ready(&mut self, http: &reqwest::Client) -> Result<(), BenchError> {
