@@ -88,3 +88,50 @@ kafka_stop() {
   kill "$pid"
   wait_for 30 bash -c "! kill -0 $pid 2>/dev/null" || kill -9 "$pid" 2>/dev/null || true
 }
+
+# Runs `hirestream up` (binary $1) on a free loopback port, in a scratch database and under a
+# topic prefix of its own, using the broker in HIRESTREAM_KAFKA__BROKERS; waits until it is
+# ready. Sets SCRATCH_DIR (its files, the log in $SCRATCH_DIR/server.log) and SCRATCH_PORT,
+# and exports its settings so that commands run next (`hirestream import`) share them. An
+# EXIT trap stops it and drops the database.
+scratch_server() {
+  local binary=$1 name
+  name=scratch_$(date +%s)_$$
+  SCRATCH_DIR=$(mktemp -d "${TMPDIR:-/tmp}/hirestream-$name.XXXXXX")
+  SCRATCH_PORT=18080
+  while port_open 127.0.0.1 "$SCRATCH_PORT"; do SCRATCH_PORT=$((SCRATCH_PORT + 1)); done
+  SCRATCH_SERVER_URL=${HIRESTREAM_DATABASE__URL%/*}
+  SCRATCH_DATABASE=hirestream_$name
+  trap scratch_server_stop EXIT
+  psql -q "$SCRATCH_SERVER_URL/postgres" -c "CREATE DATABASE $SCRATCH_DATABASE" >/dev/null
+
+  export HIRESTREAM_DEV_MODE=true
+  export HIRESTREAM_DATABASE__URL=$SCRATCH_SERVER_URL/$SCRATCH_DATABASE
+  export HIRESTREAM_HTTP__ADDR=127.0.0.1:$SCRATCH_PORT
+  export HIRESTREAM_KAFKA__TOPIC_PREFIX=$name
+  export HIRESTREAM_MATCHING__DATA_DIR=$SCRATCH_DIR/vectors
+  export HIRESTREAM_LOG__FILTER=${HIRESTREAM_LOG__FILTER:-warn}
+  "$binary" up >"$SCRATCH_DIR/server.log" 2>&1 &
+  SCRATCH_PID=$!
+  wait_for 120 scratch_server_ready || scratch_server_died "did not get ready"
+}
+
+scratch_server_ready() {
+  kill -0 "$SCRATCH_PID" 2>/dev/null || scratch_server_died "exited"
+  curl -sf "http://127.0.0.1:$SCRATCH_PORT/readyz" >/dev/null
+}
+
+# Prints the scratch server's log and stops the script.
+scratch_server_died() {
+  cat "$SCRATCH_DIR/server.log" >&2
+  die "hirestream up $1"
+}
+
+scratch_server_stop() {
+  if [ -n "${SCRATCH_PID:-}" ]; then
+    kill "$SCRATCH_PID" 2>/dev/null || true
+    wait "$SCRATCH_PID" 2>/dev/null || true
+  fi
+  psql -q "$SCRATCH_SERVER_URL/postgres" -c "DROP DATABASE IF EXISTS $SCRATCH_DATABASE WITH (FORCE)" >/dev/null || true
+  rm -rf "$SCRATCH_DIR"
+}
