@@ -16,6 +16,12 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+pub mod client;
+pub mod fixtures;
+
+pub use client::{Response, User};
+pub use fixtures::Market;
+
 /// One test's private world.
 #[derive(Debug)]
 pub struct TestEnv {
@@ -128,28 +134,6 @@ impl RunningApp {
     pub fn url(&self, path: &str) -> String {
         let addr = self.addr.expect("the API runs in this app");
         format!("http://{addr}{path}")
-    }
-
-    /// Sends a request with an optional bearer token and JSON body; returns status and body.
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<serde_json::Value>,
-    ) -> (u16, serde_json::Value) {
-        let mut request = self.client.request(method, self.url(path));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request sent");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("response body");
-        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
-        (status, json)
     }
 
     pub async fn stop(self) {

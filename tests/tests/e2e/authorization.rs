@@ -1,9 +1,10 @@
 //! Who may write what: every role against every write, with the token's subject equal to the
 //! id of the resource's owner, and every client-chosen key checked for its caller first.
 
-use api::process::Parts;
 use domain::Role;
-use hirestream_tests::{RunningApp, TestEnv};
+use hirestream_tests::client::text;
+use hirestream_tests::fixtures::rust_job;
+use hirestream_tests::{Market, Response, RunningApp, TestEnv};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -22,87 +23,30 @@ struct World {
 
 impl World {
     async fn new(env: &TestEnv, app: &RunningApp) -> Self {
-        let (candidate, employer) = (Uuid::new_v4(), Uuid::new_v4());
-        let ct = env.token(candidate, Role::Candidate);
-        let et = env.token(employer, Role::Employer);
-        let admin = env.token(Uuid::new_v4(), Role::Admin);
-        let ok = |(status, body): (u16, Value)| {
-            assert!((200..300).contains(&status), "setup: {status} {body}");
-            body
-        };
-        ok(call(
-            app,
-            Method::POST,
-            "/employers",
-            &et,
-            json!({"name": "Acme"}),
-        )
-        .await);
-        ok(call(
-            app,
-            Method::POST,
-            "/candidates",
-            &ct,
-            json!({"name": "Ada", "email": "ada@example.com"}),
-        )
-        .await);
-        let job = json!({"title": "Rust engineer", "description": "Build it."});
-        let job_id = ok(call(app, Method::POST, "/jobs", &et, job.clone()).await)["id"]
-            .as_str()
-            .expect("job id")
-            .to_owned();
-        let applied_to = ok(call(app, Method::POST, "/jobs", &et, job).await)["id"]
-            .as_str()
-            .expect("job id")
-            .to_owned();
-        let application = ok(call(
-            app,
-            Method::POST,
-            &format!("/jobs/{applied_to}/applications"),
-            &ct,
-            json!({}),
-        )
-        .await)["id"]
-            .as_str()
-            .expect("application id")
-            .to_owned();
-        let grant = json!({"grant_id": Uuid::new_v4(), "credits": 20, "reason": "welcome"});
-        ok(call(
-            app,
-            Method::POST,
-            &format!("/wallets/{candidate}/grants"),
-            &admin,
-            grant,
-        )
-        .await);
+        let market = Market::open(env, app).await.with_credits(app, 20).await;
+        let applied_to = app.post_job(&market.employer, rust_job()).await.expect_ok();
+        let applied_to = text(&applied_to, "id");
+        let application = app
+            .apply(&market.candidate, &applied_to, json!({}))
+            .await
+            .expect_ok();
         let charge = Uuid::new_v4();
-        let body = json!({"charge_id": charge, "credits": 3, "purpose": "resume"});
-        ok(call(
-            app,
-            Method::POST,
-            &format!("/wallets/{candidate}/charges"),
-            &ct,
-            body,
-        )
-        .await);
+        app.charge(&market.candidate, market.candidate.id, charge, 3, "resume")
+            .await
+            .expect_ok();
         World {
-            candidate,
-            employer,
-            job: job_id,
-            application,
+            candidate: market.candidate.id,
+            employer: market.employer.id,
+            job: market.job,
+            application: text(&application, "id"),
             charge,
         }
     }
 }
 
-async fn call(
-    app: &RunningApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Value,
-) -> (u16, Value) {
-    app.call(method, path, Some(token), Some(body)).await
+/// Sends a write with a JSON body as the holder of `token`.
+async fn call(app: &RunningApp, method: Method, path: &str, token: &str, body: Value) -> Response {
+    app.send(method, path, Some(token), Some(body)).await
 }
 
 /// One write: its request in a given world, for a caller of a given role, and which party
@@ -364,12 +308,7 @@ fn writes() -> Vec<Write> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn only_the_owning_role_or_an_admin_makes_a_write_whatever_the_tokens_subject() {
     let env = TestEnv::new().await;
-    let app = env
-        .start(Parts {
-            api: true,
-            ..Parts::default()
-        })
-        .await;
+    let app = env.start_api().await;
     let mut wrong = Vec::new();
     for write in writes() {
         let world = World::new(&env, &app).await;
@@ -401,17 +340,16 @@ async fn only_the_owning_role_or_an_admin_makes_a_write_whatever_the_tokens_subj
             } else {
                 owner
             };
-            let (status, answer) =
-                call(&app, method.clone(), &path, &env.token(subject, role), body).await;
+            let answer = call(&app, method.clone(), &path, &env.token(subject, role), body).await;
             let allowed = Some(role) == write.owning_role || role == Role::Admin;
             let as_expected = if allowed {
-                (200..300).contains(&status)
+                (200..300).contains(&answer.status)
             } else {
-                status == 403 && answer["error"]["code"] == "forbidden"
+                answer.status == 403 && answer.code() == "forbidden"
             };
             if !as_expected {
                 wrong.push(format!(
-                    "{role} may{} {}: {status} {answer}",
+                    "{role} may{} {}: {answer}",
                     if allowed { "" } else { " not" },
                     write.name
                 ));
@@ -427,16 +365,10 @@ async fn only_the_owning_role_or_an_admin_makes_a_write_whatever_the_tokens_subj
                     "employer_id"
                 }] = json!(Uuid::new_v4());
             }
-            let (status, answer) = call(
-                &app,
-                method,
-                &path,
-                &env.token(Uuid::new_v4(), Role::Admin),
-                body,
-            )
-            .await;
-            if !(200..300).contains(&status) {
-                wrong.push(format!("admin may {}: {status} {answer}", write.name));
+            let admin = env.user(Role::Admin);
+            let answer = call(&app, method, &path, &admin.token, body).await;
+            if !(200..300).contains(&answer.status) {
+                wrong.push(format!("admin may {}: {answer}", write.name));
             }
         }
     }
@@ -448,28 +380,25 @@ async fn only_the_owning_role_or_an_admin_makes_a_write_whatever_the_tokens_subj
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_client_key_answers_only_its_owner_and_only_for_the_same_content() {
     let env = TestEnv::new().await;
-    let app = env
-        .start(Parts {
-            api: true,
-            ..Parts::default()
-        })
-        .await;
+    let app = env.start_api().await;
     let world = World::new(&env, &app).await;
     let c = world.candidate;
-    let owner = env.token(c, Role::Candidate);
-    let admin = env.token(Uuid::new_v4(), Role::Admin);
+    let owner = env.user_with_id(c, Role::Candidate);
+    let admin = env.user(Role::Admin);
     let documents = format!("/candidates/{c}/documents");
     let request = json!({"kind": "resume", "idempotency_key": "mine", "instructions": "One page"});
-    let (status, first) = call(&app, Method::POST, &documents, &owner, request.clone()).await;
-    assert_eq!(status, 202, "{first}");
-    let document = first["id"].as_str().expect("document id").to_owned();
+    let first = app
+        .request_document(&owner, request.clone())
+        .await
+        .expect(202);
+    let document = text(&first, "id");
 
     // Another candidate, and an employer or auditor whose subject is the candidate's id, learn
     // nothing about the document with the same key; nor about the charge.
     let strangers = [
-        env.token(Uuid::new_v4(), Role::Candidate),
-        env.token(c, Role::Employer),
-        env.token(c, Role::Auditor),
+        env.user(Role::Candidate),
+        env.user_with_id(c, Role::Employer),
+        env.user_with_id(c, Role::Auditor),
     ];
     let charge = json!({"charge_id": world.charge, "credits": 3, "purpose": "resume"});
     for stranger in &strangers {
@@ -477,13 +406,9 @@ async fn a_client_key_answers_only_its_owner_and_only_for_the_same_content() {
             (&documents, &request),
             (&format!("/wallets/{c}/charges"), &charge),
         ] {
-            let (status, answer) = call(&app, Method::POST, path, stranger, body.clone()).await;
-            assert_eq!(
-                (status, answer["error"]["code"].clone()),
-                (403, json!("forbidden")),
-                "{path}: {answer}"
-            );
-            assert!(!answer.to_string().contains(&document), "{answer}");
+            let answer = app.post(stranger, path, body.clone()).await;
+            assert!(!answer.body.to_string().contains(&document), "{answer}");
+            answer.expect_error(403, "forbidden");
         }
     }
 
@@ -492,67 +417,43 @@ async fn a_client_key_answers_only_its_owner_and_only_for_the_same_content() {
         (
             documents.clone(),
             json!({"kind": "resume", "idempotency_key": "mine", "instructions": "Two pages"}),
-            &owner,
         ),
         (
             documents.clone(),
             json!({"kind": "resume", "idempotency_key": "mine"}),
-            &owner,
         ),
         (
             format!("/wallets/{c}/charges"),
             json!({"charge_id": world.charge, "credits": 3, "purpose": "cover letter"}),
-            &owner,
         ),
         (
             format!("/wallets/{c}/charges"),
             json!({"charge_id": world.charge, "credits": 4, "purpose": "resume"}),
-            &owner,
         ),
     ];
-    for (path, body, token) in reused {
-        let (status, answer) = call(&app, Method::POST, &path, token, body.clone()).await;
-        assert_eq!(status, 409, "{body}: {answer}");
-        assert_eq!(
-            answer["error"]["code"], "idempotency_key_reused",
-            "{body}: {answer}"
-        );
+    for (path, body) in reused {
+        let answer = app.post(&owner, &path, body.clone()).await;
+        if let Err(problem) = answer.check_error(409, "idempotency_key_reused") {
+            panic!("{body}: {problem}");
+        }
     }
     let grant_id = Uuid::new_v4();
     let grants = format!("/wallets/{c}/grants");
     let grant = json!({"grant_id": grant_id, "credits": 2, "reason": "welcome"});
-    assert_eq!(
-        call(&app, Method::POST, &grants, &admin, grant.clone())
-            .await
-            .0,
-        201
-    );
-    assert_eq!(
-        call(&app, Method::POST, &grants, &admin, grant).await.0,
-        201,
-        "a retry"
-    );
-    let (status, answer) = call(
-        &app,
-        Method::POST,
-        &grants,
+    app.post(&admin, &grants, grant.clone()).await.expect(201);
+    let retry = app.post(&admin, &grants, grant).await;
+    assert_eq!(retry.status, 201, "a retry: {retry}");
+    app.post(
         &admin,
+        &grants,
         json!({"grant_id": grant_id, "credits": 2, "reason": "apology"}),
     )
-    .await;
-    assert_eq!(
-        (status, answer["error"]["code"].clone()),
-        (409, json!("idempotency_key_reused")),
-        "{answer}"
-    );
+    .await
+    .expect_error(409, "idempotency_key_reused");
 
     // The same request again is the same document.
-    let (status, again) = call(&app, Method::POST, &documents, &owner, request).await;
-    assert_eq!(
-        (status, again["id"].clone()),
-        (202, json!(document)),
-        "{again}"
-    );
+    let again = app.request_document(&owner, request).await.expect(202);
+    assert_eq!(again["id"], json!(document), "{again}");
     app.stop().await;
     env.cleanup().await;
 }
@@ -560,55 +461,27 @@ async fn a_client_key_answers_only_its_owner_and_only_for_the_same_content() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_application_attaches_only_the_applicants_own_documents() {
     let env = TestEnv::new().await;
-    let app = env
-        .start(Parts {
-            api: true,
-            ..Parts::default()
-        })
-        .await;
+    let app = env.start_api().await;
     let (ada, bo) = (World::new(&env, &app).await, World::new(&env, &app).await);
-    let bo_token = env.token(bo.candidate, Role::Candidate);
-    let (status, theirs) = call(
-        &app,
-        Method::POST,
-        &format!("/candidates/{}/documents", bo.candidate),
-        &bo_token,
-        json!({"kind": "resume", "idempotency_key": "bo-1"}),
-    )
-    .await;
-    assert_eq!(status, 202, "{theirs}");
-    let ada_token = env.token(ada.candidate, Role::Candidate);
-    let path = format!("/jobs/{}/applications", ada.job);
+    let bo = env.user_with_id(bo.candidate, Role::Candidate);
+    let theirs = app
+        .request_document(&bo, json!({"kind": "resume", "idempotency_key": "bo-1"}))
+        .await
+        .expect(202);
+    let job = ada.job;
+    let ada = env.user_with_id(ada.candidate, Role::Candidate);
     for documents in [json!([theirs["id"]]), json!([Uuid::new_v4()])] {
-        let (status, answer) = call(
-            &app,
-            Method::POST,
-            &path,
-            &ada_token,
-            json!({"document_ids": documents}),
-        )
-        .await;
-        assert_eq!(status, 422, "{answer}");
-        assert_eq!(answer["error"]["code"], "invalid_fields", "{answer}");
+        app.apply(&ada, &job, json!({"document_ids": documents}))
+            .await
+            .expect_error(422, "invalid_fields");
     }
-    let (status, mine) = call(
-        &app,
-        Method::POST,
-        &format!("/candidates/{}/documents", ada.candidate),
-        &ada_token,
-        json!({"kind": "resume", "idempotency_key": "ada-1"}),
-    )
-    .await;
-    assert_eq!(status, 202, "{mine}");
-    let (status, answer) = call(
-        &app,
-        Method::POST,
-        &path,
-        &ada_token,
-        json!({"document_ids": [mine["id"]]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{answer}");
+    let mine = app
+        .request_document(&ada, json!({"kind": "resume", "idempotency_key": "ada-1"}))
+        .await
+        .expect(202);
+    app.apply(&ada, &job, json!({"document_ids": [mine["id"]]}))
+        .await
+        .expect(201);
     app.stop().await;
     env.cleanup().await;
 }

@@ -3,140 +3,16 @@ use std::time::Duration;
 use api::process::{projector_config, relay_config};
 use commands::relay::Relay;
 use commands::CommandService;
-use domain::candidate::RegisterCandidate;
-use domain::employer::RegisterEmployer;
-use domain::job::PostJob;
-use domain::pairing::Decision;
-use domain::{Actor, Role};
-use hirestream_tests::{context, eventually, TestEnv};
+use hirestream_tests::fixtures::swipes::{
+    caught_up, events_applied, market, pairing_events, projected, swipe_everything, CANDIDATES,
+    JOBS,
+};
+use hirestream_tests::{eventually, TestEnv};
 use projections::matches::{all_pairings, MatchesProjector};
 use projections::Projector;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
-
-pub(crate) const CANDIDATES: usize = 30;
-const JOBS: usize = 4;
-
-/// A small market: one employer, some jobs, some candidates. Returns the ids.
-pub(crate) async fn market(service: &CommandService) -> (Uuid, Vec<Uuid>, Vec<Uuid>) {
-    let employer = Uuid::new_v4();
-    let as_employer = context(Actor::new(employer, Role::Employer));
-    service
-        .register_employer(
-            &as_employer,
-            RegisterEmployer {
-                employer_id: employer,
-                name: "Acme".into(),
-            },
-        )
-        .await
-        .expect("employer");
-    let mut jobs = Vec::new();
-    for n in 0..JOBS {
-        let job_id = Uuid::new_v4();
-        let command = PostJob {
-            job_id,
-            employer_id: employer,
-            details: domain::job::JobDetails {
-                title: format!("Job {n}"),
-                description: "Work.".into(),
-                skills: vec![],
-                min_years: 0,
-                salary: None,
-                locations: vec![],
-                remote: Default::default(),
-                work_authorizations: vec![],
-                department: None,
-                employment_type: None,
-                source: Default::default(),
-            },
-            posted_by: as_employer.actor,
-        };
-        service.post_job(&as_employer, command).await.expect("job");
-        jobs.push(job_id);
-    }
-    let mut candidates = Vec::new();
-    for n in 0..CANDIDATES {
-        let candidate_id = Uuid::new_v4();
-        let command = RegisterCandidate {
-            candidate_id,
-            name: format!("Candidate {n}"),
-            email: format!("c{n}@example.com"),
-        };
-        service
-            .register_candidate(&context(Actor::new(candidate_id, Role::Candidate)), command)
-            .await
-            .expect("candidate");
-        candidates.push(candidate_id);
-    }
-    (employer, jobs, candidates)
-}
-
-/// Both sides swipe on every pairing; about two in three become matches.
-pub(crate) async fn swipe_everything(
-    service: &CommandService,
-    employer: Uuid,
-    jobs: &[Uuid],
-    candidates: &[Uuid],
-) {
-    for (c, candidate) in candidates.iter().enumerate() {
-        for (j, job) in jobs.iter().enumerate() {
-            let candidate_decision = if (c + j) % 3 == 0 {
-                Decision::Pass
-            } else {
-                Decision::Like
-            };
-            service
-                .swipe_job(
-                    &context(Actor::new(*candidate, Role::Candidate)),
-                    *candidate,
-                    *job,
-                    candidate_decision,
-                )
-                .await
-                .expect("candidate swipe");
-            service
-                .swipe_candidate(
-                    &context(Actor::new(employer, Role::Employer)),
-                    *job,
-                    *candidate,
-                    Decision::Like,
-                )
-                .await
-                .expect("employer swipe");
-        }
-    }
-}
-
-pub(crate) async fn pairing_events(pool: &PgPool) -> i64 {
-    sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'pairing'")
-        .fetch_one(pool)
-        .await
-        .expect("count")
-}
-
-/// Sum of the last sequences the projection applied: equals the number of pairing events
-/// once it has applied all of them.
-pub(crate) async fn projected(pool: &PgPool) -> i64 {
-    sqlx::query_scalar(
-        "SELECT COALESCE(sum(sequence), 0)::bigint FROM projection_applied
-          WHERE projection = 'matches' AND aggregate_type = 'pairing'",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("projected")
-}
-
-pub(crate) async fn events_applied(pool: &PgPool) -> i64 {
-    sqlx::query_scalar(
-        "SELECT events_applied FROM projection_checkpoint WHERE projection = 'matches'",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("events applied")
-}
 
 async fn events_skipped(pool: &PgPool) -> i64 {
     sqlx::query_scalar(
@@ -169,16 +45,6 @@ fn start(env: &TestEnv) -> Running {
         projector,
         shutdown,
     }
-}
-
-pub(crate) async fn caught_up(env: &TestEnv) {
-    let total = pairing_events(&env.pool).await;
-    eventually(
-        "the projection to apply every pairing event",
-        Duration::from_secs(90),
-        || async { (projected(&env.pool).await == total).then_some(()) },
-    )
-    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -7,13 +7,15 @@ use commands::CommandService;
 use domain::candidate::RegisterCandidate;
 use domain::wallet::{ChargeCredits, GrantCredits};
 use domain::{Actor, DomainError, Role};
-use hirestream_tests::{context, eventually, RunningApp, TestEnv};
+use hirestream_tests::fixtures::{ledger_caught_up, ledger_parts};
+use hirestream_tests::{context, Response, RunningApp, TestEnv};
 use projections::ledger::{self, LedgerProjector};
 use projections::Projector;
-use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// A registered candidate whose wallet was granted `credits`, written through the command
+/// service rather than over HTTP.
 async fn candidate_with_credits(service: &CommandService, credits: i64) -> Uuid {
     let candidate = Uuid::new_v4();
     let admin = context(Actor::new(Uuid::new_v4(), Role::Admin));
@@ -39,23 +41,6 @@ async fn candidate_with_credits(service: &CommandService, credits: i64) -> Uuid 
         service.grant_credits(&admin, grant).await.expect("grant");
     }
     candidate
-}
-
-async fn ledger_caught_up(env: &TestEnv) {
-    eventually(
-        "the ledger to apply every wallet event",
-        Duration::from_secs(60),
-        || async { (ledger::pending_events(&env.pool).await.ok()? == 0).then_some(()) },
-    )
-    .await;
-}
-
-fn ledger_parts() -> Parts {
-    Parts {
-        api: true,
-        relay: true,
-        projectors: vec!["ledger".into()],
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -160,7 +145,7 @@ struct Webhook<'a> {
 }
 
 impl Webhook<'_> {
-    async fn send(&self, body: &str, signature: Option<String>) -> (u16, Value) {
+    async fn send(&self, body: &str, signature: Option<String>) -> Response {
         let mut request = self
             .app
             .client
@@ -172,10 +157,11 @@ impl Webhook<'_> {
         }
         let response = request.send().await.expect("sent");
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        let body = response.json().await.unwrap_or(Value::Null);
+        Response { status, body }
     }
 
-    async fn signed(&self, body: &str) -> (u16, Value) {
+    async fn signed(&self, body: &str) -> Response {
         let now = chrono::Utc::now().timestamp();
         self.send(body, Some(self.verifier.sign(body.as_bytes(), now)))
             .await
@@ -216,31 +202,21 @@ async fn the_payment_webhook_buys_credits_once_and_only_when_signed() {
         app: &app,
         verifier: WebhookVerifier::new(&secret, Duration::from_secs(300)),
     };
-    let token = env.token(candidate, Role::Candidate);
+    let owner = env.user_with_id(candidate, Role::Candidate);
     let body = checkout("evt_1", "cs_test_1", candidate, "15");
 
-    let (status, answer) = webhook.signed(&body).await;
-    assert_eq!(status, 200, "{answer}");
+    let answer = webhook.signed(&body).await.expect(200);
     assert_eq!(answer["handled"], true);
-    let position = answer["purchase"]["position"]
-        .as_str()
-        .expect("position")
-        .to_owned();
-    let (status, wallet) = app
-        .call(
-            Method::GET,
-            &format!("/wallets/{candidate}?after={position}"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{wallet}");
+    let position = answer["purchase"]["position"].as_str().expect("position");
+    let wallet = app
+        .get_after(&owner, &format!("/wallets/{candidate}"), position)
+        .await
+        .expect(200);
     assert_eq!(wallet["balance"], 15);
     let events = env.event_count().await;
 
     // The same event delivered again, freshly signed: acknowledged, nothing bought.
-    let (status, again) = webhook.signed(&body).await;
-    assert_eq!(status, 200, "{again}");
+    webhook.signed(&body).await.expect(200);
     assert_eq!(env.event_count().await, events);
 
     // Wrong secret, stale timestamp, no signature: refused, nothing appended.
@@ -251,28 +227,25 @@ async fn the_payment_webhook_buys_credits_once_and_only_when_signed() {
         .sign(body.as_bytes(), chrono::Utc::now().timestamp() - 3_600);
     for signature in [Some(forged), Some(stale), None] {
         let other = checkout("evt_2", "cs_test_2", candidate, "15");
-        let (status, refused) = webhook.send(&other, signature).await;
-        assert_eq!(status, 400, "{refused}");
-        assert_eq!(refused["error"]["code"], "invalid_signature");
+        webhook
+            .send(&other, signature)
+            .await
+            .expect_error(400, "invalid_signature");
     }
     // A valid signature over a body that is not an event, or lacks the metadata.
-    let (status, malformed) = webhook.signed("{not json").await;
-    assert_eq!(
-        (status, malformed["error"]["code"].clone()),
-        (400, json!("malformed_json"))
-    );
-    let (status, missing) = webhook
+    webhook
+        .signed("{not json")
+        .await
+        .expect_error(400, "malformed_json");
+    webhook
         .signed(&checkout("evt_3", "cs_test_3", candidate, "lots"))
-        .await;
-    assert_eq!(
-        (status, missing["error"]["code"].clone()),
-        (422, json!("invalid_fields"))
-    );
+        .await
+        .expect_error(422, "invalid_fields");
     // Other event types are acknowledged and ignored.
     let refund =
         json!({"id": "evt_4", "type": "charge.refunded", "data": {"object": {}}}).to_string();
-    let (status, ignored) = webhook.signed(&refund).await;
-    assert_eq!((status, ignored["handled"].clone()), (200, json!(false)));
+    let ignored = webhook.signed(&refund).await.expect(200);
+    assert_eq!(ignored["handled"], false);
     assert_eq!(env.event_count().await, events);
 
     app.stop().await;
@@ -285,70 +258,43 @@ async fn wallets_are_read_by_their_owner_admins_and_auditors_and_replay_to_the_s
     let service = CommandService::new(env.pool.clone(), 5);
     let candidate = candidate_with_credits(&service, 10).await;
     let app = env.start(ledger_parts()).await;
-    let owner = env.token(candidate, Role::Candidate);
-    let admin = env.token(Uuid::new_v4(), Role::Admin);
+    let owner = env.user_with_id(candidate, Role::Candidate);
+    let admin = env.user(Role::Admin);
 
     // Over HTTP: a charge, an overdraft, a refund by an admin.
     let charge_id = Uuid::new_v4();
-    let (status, charged) = app
-        .call(
-            Method::POST,
-            &format!("/wallets/{candidate}/charges"),
-            Some(&owner),
-            Some(json!({"charge_id": charge_id, "credits": 4, "purpose": "resume"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{charged}");
-    let (status, overdraft) = app
-        .call(
-            Method::POST,
-            &format!("/wallets/{candidate}/charges"),
-            Some(&owner),
-            Some(json!({"charge_id": Uuid::new_v4(), "credits": 7, "purpose": "cover letter"})),
-        )
-        .await;
-    assert_eq!(status, 402, "{overdraft}");
+    app.charge(&owner, candidate, charge_id, 4, "resume")
+        .await
+        .expect(201);
+    let overdraft = app
+        .charge(&owner, candidate, Uuid::new_v4(), 7, "cover letter")
+        .await
+        .expect(402);
     assert_eq!(
         overdraft["error"]["details"],
         json!({"requested": 7, "available": 6})
     );
-    let (status, refunded) = app
-        .call(
-            Method::POST,
-            &format!("/wallets/{candidate}/refunds"),
-            Some(&admin),
-            Some(json!({"charge_id": charge_id, "credits": 4, "reason": "generation failed"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{refunded}");
-    let position = refunded["position"].as_str().expect("position").to_owned();
+    let refunded = app
+        .refund(&admin, candidate, charge_id, 4, "generation failed")
+        .await
+        .expect(201);
+    let position = refunded["position"].as_str().expect("position");
 
-    let (status, wallet) = app
-        .call(
-            Method::GET,
-            &format!("/wallets/{candidate}?after={position}"),
-            Some(&owner),
-            None,
-        )
-        .await;
-    assert_eq!((status, wallet["balance"].clone()), (200, json!(10)));
-    let (status, page) = app
-        .call(
-            Method::GET,
-            &format!("/wallets/{candidate}/entries?limit=2"),
-            Some(&owner),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{page}");
+    let wallet = app
+        .get_after(&owner, &format!("/wallets/{candidate}"), position)
+        .await
+        .expect(200);
+    assert_eq!(wallet["balance"], 10);
+    let page = app
+        .get(&owner, &format!("/wallets/{candidate}/entries?limit=2"))
+        .await
+        .expect(200);
     assert_eq!(page["entries"].as_array().map(Vec::len), Some(2));
     let cursor = page["next_cursor"].as_i64().expect("cursor");
-    let (_, rest) = app
-        .call(
-            Method::GET,
+    let rest = app
+        .get(
+            &owner,
             &format!("/wallets/{candidate}/entries?cursor={cursor}"),
-            Some(&owner),
-            None,
         )
         .await;
     let kinds: Vec<&str> = rest["entries"]
@@ -360,87 +306,47 @@ async fn wallets_are_read_by_their_owner_admins_and_auditors_and_replay_to_the_s
     assert_eq!(kinds, ["refund"]);
 
     // A statement over all time, and the balance before anything happened.
-    let (status, statement) = app
-        .call(
-            Method::GET,
+    let statement = app
+        .get(
+            &owner,
             &format!(
                 "/wallets/{candidate}/statement?from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z"
             ),
-            Some(&owner),
-            None,
         )
-        .await;
-    assert_eq!(status, 200, "{statement}");
+        .await
+        .expect(200);
     assert_eq!(statement["opening_balance"], 0);
     assert_eq!(statement["closing_balance"], 10);
     assert_eq!(statement["entries"].as_array().map(Vec::len), Some(3));
-    let (_, before) = app
-        .call(
-            Method::GET,
+    let before = app
+        .get(
+            &owner,
             &format!("/wallets/{candidate}/balance?at=2000-01-01T00:00:00Z"),
-            Some(&owner),
-            None,
         )
         .await;
     assert_eq!(before["balance"], 0);
 
     // Who may read.
-    let auditor = env.token(Uuid::new_v4(), Role::Auditor);
-    let stranger = env.token(Uuid::new_v4(), Role::Candidate);
-    let employer = env.token(Uuid::new_v4(), Role::Employer);
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("/wallets/{candidate}"),
-            Some(&auditor),
-            None
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("/wallets/{candidate}"),
-            Some(&admin),
-            None
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("/wallets/{candidate}"),
-            Some(&stranger),
-            None
-        )
-        .await
-        .0,
-        403
-    );
-    assert_eq!(
-        app.call(
-            Method::GET,
-            &format!("/wallets/{candidate}/entries"),
-            Some(&employer),
-            None
-        )
-        .await
-        .0,
-        403
-    );
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/wallets/{candidate}/charges"),
-            Some(&stranger),
-            Some(json!({"charge_id": Uuid::new_v4(), "credits": 1, "purpose": "x"})),
-        )
-        .await;
-    assert_eq!(status, 403);
+    let wallet = format!("/wallets/{candidate}");
+    let entries = format!("/wallets/{candidate}/entries");
+    for (reader, path, status) in [
+        (env.user(Role::Auditor), &wallet, 200),
+        (admin.clone(), &wallet, 200),
+        (env.user(Role::Candidate), &wallet, 403),
+        (env.user(Role::Employer), &entries, 403),
+    ] {
+        let read = app.get(&reader, path).await;
+        assert_eq!(read.status, status, "{} {path}: {read}", reader.role);
+    }
+    app.charge(
+        &env.user(Role::Candidate),
+        candidate,
+        Uuid::new_v4(),
+        1,
+        "x",
+    )
+    .await
+    .expect(403);
 
     // Replay: the rebuilt ledger equals the live one, entry for entry.
     ledger_caught_up(&env).await;

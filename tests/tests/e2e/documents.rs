@@ -6,137 +6,69 @@ use std::time::{Duration, Instant};
 use api::process::Parts;
 use api::settings::LlmProvider;
 use domain::Role;
-use hirestream_tests::{eventually, RunningApp, TestEnv};
+use hirestream_tests::fixtures::ledger_entries;
+use hirestream_tests::{eventually, Market, Response, RunningApp, TestEnv, User};
 use projections::reactors::{DocumentWorker, Reaction, RetryPolicy};
-use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-/// A candidate with a profile and `credits`, an employer with a job. Returns the candidate,
-/// its token and the job.
-async fn market(env: &TestEnv, app: &RunningApp, credits: i64) -> (Uuid, String, String) {
-    let (candidate, employer) = (Uuid::new_v4(), Uuid::new_v4());
-    let token = env.token(candidate, Role::Candidate);
-    let employer_token = env.token(employer, Role::Employer);
-    let admin = env.token(Uuid::new_v4(), Role::Admin);
-    app.call(
-        Method::POST,
-        "/employers",
-        Some(&employer_token),
-        Some(json!({"name": "Acme Robotics"})),
-    )
-    .await;
-    let (_, job) = app
-        .call(
-            Method::POST,
-            "/jobs",
-            Some(&employer_token),
-            Some(
-                json!({"title": "Senior Rust Engineer", "description": "Rust and Kafka.",
-                        "skills": [{"name": "Rust", "proficiency": "expert"},
-                                   {"name": "Kafka", "proficiency": "working"}]}),
-            ),
-        )
-        .await;
-    app.call(
-        Method::POST,
-        "/candidates",
-        Some(&token),
-        Some(json!({"name": "Ada Lovelace", "email": "ada@example.com"})),
-    )
-    .await;
-    let (status, _) = app
-        .call(
-            Method::PUT,
-            &format!("/candidates/{candidate}/profile"),
-            Some(&token),
-            Some(json!({
-                "headline": "Backend engineer",
-                "skills": [{"name": "Python", "proficiency": "expert"},
-                           {"name": "Rust", "proficiency": "working"}],
-                "years_experience": 6, "remote": "remote",
-                "experience": [{"title": "Engineer", "company": "Initech", "start": "2019-01-01",
-                                "highlights": ["Wrote a billing service in Rust"]}]
-            })),
-        )
-        .await;
-    assert_eq!(status, 200);
-    if credits > 0 {
-        let (status, _) = app
-            .call(
-                Method::POST,
-                &format!("/wallets/{candidate}/grants"),
-                Some(&admin),
-                Some(json!({"grant_id": Uuid::new_v4(), "credits": credits, "reason": "welcome"})),
-            )
-            .await;
-        assert_eq!(status, 201);
-    }
-    (
-        candidate,
-        token,
-        job["id"].as_str().expect("job id").to_owned(),
-    )
+/// The job of the documents' market: the resume is tailored to its skills.
+fn rust_and_kafka() -> Value {
+    json!({"title": "Senior Rust Engineer", "description": "Rust and Kafka.",
+           "skills": [{"name": "Rust", "proficiency": "expert"},
+                      {"name": "Kafka", "proficiency": "working"}]})
 }
 
-async fn request(
-    app: &RunningApp,
-    candidate: Uuid,
-    token: &str,
-    job: &str,
-    key: &str,
-) -> (u16, Value) {
-    app.call(
-        Method::POST,
-        &format!("/candidates/{candidate}/documents"),
-        Some(token),
-        Some(json!({"kind": "resume", "job_id": job, "idempotency_key": key})),
+/// A market with the Rust and Kafka job, whose candidate has a profile stronger in Python
+/// than in Rust and `credits` in the wallet.
+async fn market(env: &TestEnv, app: &RunningApp, credits: i64) -> Market {
+    let market = Market::with_job(env, app, rust_and_kafka()).await;
+    app.put_candidate_profile(
+        &market.candidate,
+        json!({
+            "headline": "Backend engineer",
+            "skills": [{"name": "Python", "proficiency": "expert"},
+                       {"name": "Rust", "proficiency": "working"}],
+            "years_experience": 6, "remote": "remote",
+            "experience": [{"title": "Engineer", "company": "Initech", "start": "2019-01-01",
+                            "highlights": ["Wrote a billing service in Rust"]}]
+        }),
+    )
+    .await
+    .expect(200);
+    if credits > 0 {
+        market.with_credits(app, credits).await
+    } else {
+        market
+    }
+}
+
+/// The market's candidate asks for a resume tailored to the market's job.
+async fn request(app: &RunningApp, market: &Market, key: &str) -> Response {
+    app.request_document(
+        &market.candidate,
+        json!({"kind": "resume", "job_id": market.job, "idempotency_key": key}),
     )
     .await
 }
 
 /// The document once it is no longer pending.
-async fn finished(app: &RunningApp, token: &str, document: &str) -> Value {
+async fn finished(app: &RunningApp, user: &User, document: &str) -> Value {
     eventually(
         "the document to be written",
         Duration::from_secs(60),
         || async {
-            let (status, view) = app
-                .call(
-                    Method::GET,
-                    &format!("/documents/{document}"),
-                    Some(token),
-                    None,
-                )
-                .await;
-            (status == 200 && view["status"] != "pending").then_some(view)
+            let view = app.get(user, &format!("/documents/{document}")).await;
+            (view.status == 200 && view["status"] != "pending").then_some(view.body)
         },
     )
     .await
 }
 
-/// The wallet's ledger entries, once the ledger has every wallet event.
-async fn entries(env: &TestEnv, candidate: Uuid) -> Vec<(String, i64)> {
-    eventually(
-        "the ledger to catch up",
-        Duration::from_secs(60),
-        || async {
-            (projections::ledger::pending_events(&env.pool).await.ok()? == 0).then_some(())
-        },
-    )
-    .await;
-    projections::ledger::entries(&env.pool, candidate, 0, 100)
-        .await
-        .expect("entries")
-        .into_iter()
-        .map(|e| (e.kind, e.amount))
-        .collect()
-}
-
 /// The wallet's entries once the refund has reached the ledger (three entries).
 async fn ledger_after_refund(env: &TestEnv, candidate: Uuid) -> Vec<(String, i64)> {
     eventually("the refund", Duration::from_secs(60), || async {
-        let entries = entries(env, candidate).await;
+        let entries = ledger_entries(env, candidate).await;
         (entries.len() == 3).then_some(entries)
     })
     .await
@@ -146,18 +78,18 @@ async fn ledger_after_refund(env: &TestEnv, candidate: Uuid) -> Vec<(String, i64
 async fn a_requested_resume_is_written_by_the_local_provider_and_charged_once() {
     let env = TestEnv::new().await;
     let app = env.start(Parts::everything()).await;
-    let (candidate, token, job) = market(&env, &app, 12).await;
+    let market = market(&env, &app, 12).await;
+    let (ada, candidate) = (&market.candidate, market.candidate.id);
 
     let started = Instant::now();
-    let (status, first) = request(&app, candidate, &token, &job, "resume-1").await;
-    assert_eq!(status, 202, "{first}");
+    let first = request(&app, &market, "resume-1").await.expect(202);
     assert_eq!(first["credits"], 5);
     let document = first["id"].as_str().expect("id").to_owned();
     // The same request again: the same document, no second charge.
-    let (status, again) = request(&app, candidate, &token, &job, "resume-1").await;
-    assert_eq!((status, again["id"].clone()), (202, json!(document)));
+    let again = request(&app, &market, "resume-1").await.expect(202);
+    assert_eq!(again["id"], json!(document));
 
-    let view = finished(&app, &token, &document).await;
+    let view = finished(&app, ada, &document).await;
     let elapsed = started.elapsed();
     eprintln!("request to ready with the local provider: {elapsed:?}");
     assert_eq!(view["status"], "ready", "{view}");
@@ -167,7 +99,7 @@ async fn a_requested_resume_is_written_by_the_local_provider_and_charged_once() 
     let response = app
         .client
         .get(app.url(&format!("/documents/{document}/markdown")))
-        .bearer_auth(&token)
+        .bearer_auth(&ada.token)
         .send()
         .await
         .expect("markdown");
@@ -185,7 +117,7 @@ async fn a_requested_resume_is_written_by_the_local_provider_and_charged_once() 
     let html = app
         .client
         .get(app.url(&format!("/documents/{document}/html")))
-        .bearer_auth(&token)
+        .bearer_auth(&ada.token)
         .send()
         .await
         .expect("html")
@@ -195,49 +127,40 @@ async fn a_requested_resume_is_written_by_the_local_provider_and_charged_once() 
     assert!(html.contains("<h1>Ada Lovelace</h1>"), "{html}");
 
     assert_eq!(
-        entries(&env, candidate).await,
+        ledger_entries(&env, candidate).await,
         [("grant".into(), 12), ("charge".into(), -5)]
     );
     let today = chrono::Utc::now().date_naive();
-    let (status, usage) = app
-        .call(
-            Method::GET,
+    let usage = app
+        .get(
+            ada,
             &format!("/candidates/{candidate}/usage?from={today}&to={today}"),
-            Some(&token),
-            None,
         )
-        .await;
-    assert_eq!(status, 200, "{usage}");
+        .await
+        .expect(200);
     assert_eq!(usage["days"][0]["calls"], 1);
     assert_eq!(usage["days"][0]["documents"], 1);
 
     // Seven credits left: a second resume (5) is fine, a third is refused and not requested.
     let started = Instant::now();
-    let (status, second) = request(&app, candidate, &token, &job, "resume-2").await;
-    assert_eq!(status, 202);
-    let view = finished(&app, &token, second["id"].as_str().expect("id")).await;
+    let second = request(&app, &market, "resume-2").await.expect(202);
+    let view = finished(&app, ada, second["id"].as_str().expect("id")).await;
     assert_eq!(
         (view["status"].clone(), view["version"].clone()),
         (json!("ready"), json!(2))
     );
     eprintln!("request to ready, workers warm: {:?}", started.elapsed());
     let before = env.event_count().await;
-    let (status, refused) = request(&app, candidate, &token, &job, "resume-3").await;
-    assert_eq!(status, 402, "{refused}");
-    assert_eq!(refused["error"]["code"], "insufficient_credits");
+    request(&app, &market, "resume-3")
+        .await
+        .expect_error(402, "insufficient_credits");
     assert_eq!(env.event_count().await, before);
 
     // Another candidate cannot read it.
-    let stranger = env.token(Uuid::new_v4(), Role::Candidate);
-    let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/documents/{document}"),
-            Some(&stranger),
-            None,
-        )
-        .await;
-    assert_eq!(status, 403);
+    let stranger = env.user(Role::Candidate);
+    app.get(&stranger, &format!("/documents/{document}"))
+        .await
+        .expect(403);
 
     app.stop().await;
     env.cleanup().await;
@@ -353,10 +276,11 @@ async fn with_stub(script: Vec<Reply>) -> (TestEnv, RunningApp, Stub) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_openai_compatible_provider_writes_the_document_and_its_usage_is_recorded() {
     let (env, app, stub) = with_stub(vec![completion("# Ada\n\nWritten by a model.")]).await;
-    let (candidate, token, job) = market(&env, &app, 10).await;
-    let (_, requested) = request(&app, candidate, &token, &job, "k").await;
-    let document = requested["id"].as_str().expect("id").to_owned();
-    let view = finished(&app, &token, &document).await;
+    let market = market(&env, &app, 10).await;
+    let (ada, candidate) = (&market.candidate, market.candidate.id);
+    let requested = request(&app, &market, "k").await;
+    let document = requested.id();
+    let view = finished(&app, ada, &document).await;
     assert_eq!(view["status"], "ready", "{view}");
     assert_eq!(view["content"], "# Ada\n\nWritten by a model.");
     assert_eq!(
@@ -379,7 +303,7 @@ async fn an_openai_compatible_provider_writes_the_document_and_its_usage_is_reco
         .unwrap_or_default()
         .contains("Senior Rust Engineer"));
     assert_eq!(
-        entries(&env, candidate).await,
+        ledger_entries(&env, candidate).await,
         [("grant".into(), 10), ("charge".into(), -5)]
     );
 
@@ -396,7 +320,7 @@ async fn an_openai_compatible_provider_writes_the_document_and_its_usage_is_reco
     );
     worker.react(&event).await.expect("redelivery");
     assert_eq!(stub.calls().len(), 1);
-    assert_eq!(entries(&env, candidate).await.len(), 2);
+    assert_eq!(ledger_entries(&env, candidate).await.len(), 2);
 
     app.stop().await;
     env.cleanup().await;
@@ -438,9 +362,10 @@ async fn a_rate_limit_is_waited_out_for_as_long_as_retry_after_says() {
             .to_string(),
     };
     let (env, app, stub) = with_stub(vec![limited, completion("# Ada")]).await;
-    let (candidate, token, job) = market(&env, &app, 10).await;
-    let (_, requested) = request(&app, candidate, &token, &job, "k").await;
-    let view = finished(&app, &token, requested["id"].as_str().expect("id")).await;
+    let market = market(&env, &app, 10).await;
+    let (ada, candidate) = (&market.candidate, market.candidate.id);
+    let requested = request(&app, &market, "k").await;
+    let view = finished(&app, ada, &requested.id()).await;
     assert_eq!(
         (view["status"].clone(), view["attempts"].clone()),
         (json!("ready"), json!(2))
@@ -453,7 +378,7 @@ async fn a_rate_limit_is_waited_out_for_as_long_as_retry_after_says() {
         "retried after {waited:?}, before Retry-After"
     );
     assert_eq!(
-        entries(&env, candidate).await,
+        ledger_entries(&env, candidate).await,
         [("grant".into(), 10), ("charge".into(), -5)]
     );
     app.stop().await;
@@ -463,10 +388,11 @@ async fn a_rate_limit_is_waited_out_for_as_long_as_retry_after_says() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_provider_that_keeps_failing_fails_the_document_and_refunds_it_once() {
     let (env, app, stub) = with_stub(vec![status(500)]).await;
-    let (candidate, token, job) = market(&env, &app, 10).await;
-    let (_, requested) = request(&app, candidate, &token, &job, "k").await;
-    let document = requested["id"].as_str().expect("id").to_owned();
-    let view = finished(&app, &token, &document).await;
+    let market = market(&env, &app, 10).await;
+    let (ada, candidate) = (&market.candidate, market.candidate.id);
+    let requested = request(&app, &market, "k").await;
+    let document = requested.id();
+    let view = finished(&app, ada, &document).await;
     assert_eq!(view["status"], "failed", "{view}");
     assert!(
         view["failure_reason"]
@@ -485,15 +411,9 @@ async fn a_provider_that_keeps_failing_fails_the_document_and_refunds_it_once() 
             ("refund".into(), 5)
         ]
     );
-    let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/documents/{document}/markdown"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 409);
+    app.get(ada, &format!("/documents/{document}/markdown"))
+        .await
+        .expect(409);
     app.stop().await;
     env.cleanup().await;
 }
@@ -506,9 +426,10 @@ async fn a_malformed_answer_fails_at_once_with_a_clear_reason_and_is_refunded() 
         body: "{\"choices\": \"not a list\"".into(),
     };
     let (env, app, stub) = with_stub(vec![garbage]).await;
-    let (candidate, token, job) = market(&env, &app, 10).await;
-    let (_, requested) = request(&app, candidate, &token, &job, "k").await;
-    let view = finished(&app, &token, requested["id"].as_str().expect("id")).await;
+    let market = market(&env, &app, 10).await;
+    let (ada, candidate) = (&market.candidate, market.candidate.id);
+    let requested = request(&app, &market, "k").await;
+    let view = finished(&app, ada, &requested.id()).await;
     assert_eq!(view["status"], "failed", "{view}");
     assert!(
         view["failure_reason"]

@@ -6,12 +6,12 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use api::process::{Matching, Parts};
+use domain::pairing::Decision;
 use domain::Role;
-use hirestream_tests::{eventually, RunningApp, TestEnv};
+use hirestream_tests::{eventually, RunningApp, TestEnv, User};
 use projections::matching::MatchingProjector;
 use projections::vectors::Collection;
 use projections::Projector;
-use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -53,69 +53,20 @@ fn job(
     })
 }
 
-/// Sends a request that must succeed; returns its body.
-async fn ok(
-    app: &RunningApp,
-    method: Method,
-    path: &str,
-    token: &str,
-    body: Option<Value>,
-) -> Value {
-    let (status, response) = app.call(method, path, Some(token), body).await;
-    assert!((200..300).contains(&status), "{path}: {status} {response}");
-    response
-}
-
-/// Registers the employer the token names.
-async fn register_employer(app: &RunningApp, token: &str) {
-    ok(
-        app,
-        Method::POST,
-        "/employers",
-        token,
-        Some(json!({"name": "Acme Streams"})),
-    )
-    .await;
-}
-
 /// Registers a candidate with a Rust engineer's profile; returns the profile write.
-async fn rust_candidate(
-    app: &RunningApp,
-    id: Uuid,
-    token: &str,
-    name: &str,
-    places: &[&str],
-) -> Value {
-    ok(
-        app,
-        Method::POST,
-        "/candidates",
-        token,
-        Some(json!({"name": name, "email": format!("{name}@example.com")})),
-    )
-    .await;
-    ok(
-        app,
-        Method::PUT,
-        &format!("/candidates/{id}/profile"),
-        token,
-        Some(rust_engineer(places)),
-    )
-    .await
+async fn rust_candidate(app: &RunningApp, candidate: &User, name: &str, places: &[&str]) -> Value {
+    app.register_candidate(candidate, name, &format!("{name}@example.com"))
+        .await
+        .expect_ok();
+    app.put_candidate_profile(candidate, rust_engineer(places))
+        .await
+        .expect_ok()
 }
 
-/// A GET that waits until the matching projector has applied `position`.
-async fn after(app: &RunningApp, path: &str, token: &str, position: &Value) -> Value {
-    let position = position["position"].as_str().expect("position");
-    let separator = if path.contains('?') { '&' } else { '?' };
-    ok(
-        app,
-        Method::GET,
-        &format!("{path}{separator}after={position}"),
-        token,
-        None,
-    )
-    .await
+/// A GET that must succeed once the view has applied what `written` wrote.
+async fn after(app: &RunningApp, path: &str, user: &User, written: &Value) -> Value {
+    let position = written["position"].as_str().expect("position");
+    app.get_after(user, path, position).await.expect_ok()
 }
 
 fn ids(feed: &Value, list: &str, id: &str) -> Vec<String> {
@@ -144,24 +95,19 @@ async fn feeds_snapshot(env: &TestEnv) -> Vec<(String, Uuid, Uuid, i16, String)>
 async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically() {
     let env = TestEnv::new().await;
     let app = env.start(Parts::everything()).await;
-    let employer = Uuid::new_v4();
-    let employer_token = env.token(employer, Role::Employer);
-    let (ada, grace) = (Uuid::new_v4(), Uuid::new_v4());
-    let ada_token = env.token(ada, Role::Candidate);
-    let grace_token = env.token(grace, Role::Candidate);
+    let employer = env.user(Role::Employer);
+    let (ada, grace) = (env.user(Role::Candidate), env.user(Role::Candidate));
 
-    register_employer(&app, &employer_token).await;
-    ok(
-        &app,
-        Method::PUT,
-        &format!("/employers/{employer}/profile"),
-        &employer_token,
-        Some(json!({"name": "Acme Streams", "size": "small", "pace": "fast"})),
-    )
-    .await;
+    app.register_employer(&employer, "Acme Streams")
+        .await
+        .expect_ok();
+    let profile = json!({"name": "Acme Streams", "size": "small", "pace": "fast"});
+    app.put_employer_profile(&employer, profile)
+        .await
+        .expect_ok();
     let mut written = vec![
-        rust_candidate(&app, ada, &ada_token, "Ada", &["Berlin, Germany"]).await,
-        rust_candidate(&app, grace, &grace_token, "Grace", &["Munich"]).await,
+        rust_candidate(&app, &ada, "Ada", &["Berlin, Germany"]).await,
+        rust_candidate(&app, &grace, "Grace", &["Munich"]).await,
     ];
 
     let postings = [
@@ -215,7 +161,7 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
     ];
     let mut jobs = Vec::new();
     for posting in postings {
-        let posted = ok(&app, Method::POST, "/jobs", &employer_token, Some(posting)).await;
+        let posted = app.post_job(&employer, posting).await.expect_ok();
         jobs.push(posted["id"].as_str().expect("job id").to_owned());
         written.push(posted);
     }
@@ -224,11 +170,11 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
 
     // Ada's feed, once every write above is reflected: ordered by score, each score the sum
     // of its factors; the pastry job scores too low and the Tokyo one fails a hard filter.
-    let ada_feed_path = format!("/candidates/{ada}/feed");
+    let ada_feed_path = format!("/candidates/{}/feed", ada.id);
     for w in &written {
-        after(&app, &ada_feed_path, &ada_token, w).await;
+        after(&app, &ada_feed_path, &ada, w).await;
     }
-    let feed = ok(&app, Method::GET, &ada_feed_path, &ada_token, None).await;
+    let feed = app.get(&ada, &ada_feed_path).await.expect_ok();
     let listed = ids(&feed, "jobs", "job_id");
     assert_eq!(listed.first(), Some(&event_sourcing), "{feed:#}");
     for expected in [&platform, &berlin] {
@@ -262,60 +208,42 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
     }
 
     // The employer sees both candidates for the platform job; a candidate cannot read it.
-    let platform_feed = ok(
-        &app,
-        Method::GET,
-        &format!("/jobs/{platform}/feed"),
-        &employer_token,
-        None,
-    )
-    .await;
+    let platform_feed = app
+        .get(&employer, &format!("/jobs/{platform}/feed"))
+        .await
+        .expect_ok();
     let mut candidates = ids(&platform_feed, "candidates", "candidate_id");
     candidates.sort();
-    let mut both = vec![ada.to_string(), grace.to_string()];
+    let mut both = vec![ada.id.to_string(), grace.id.to_string()];
     both.sort();
     assert_eq!(candidates, both, "{platform_feed:#}");
-    let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/jobs/{platform}/feed"),
-            Some(&ada_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 403);
-    let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/candidates/{grace}/feed"),
-            Some(&ada_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 403);
+    app.get(&ada, &format!("/jobs/{platform}/feed"))
+        .await
+        .expect(403);
+    app.get(&ada, &format!("/candidates/{}/feed", grace.id))
+        .await
+        .expect(403);
 
     // Semantic search finds the event-sourcing job first; filters narrow it.
-    let found = ok(
-        &app,
-        Method::GET,
-        "/jobs/search?q=event%20store%20and%20Kafka%20pipelines%20in%20Rust",
-        &ada_token,
-        None,
-    )
-    .await;
+    let found = app
+        .get(
+            &ada,
+            "/jobs/search?q=event%20store%20and%20Kafka%20pipelines%20in%20Rust",
+        )
+        .await
+        .expect_ok();
     assert_eq!(
         ids(&found, "jobs", "job_id").first(),
         Some(&event_sourcing),
         "{found:#}"
     );
-    let on_site = ok(
-        &app,
-        Method::GET,
-        "/jobs/search?q=Rust%20streaming&remote=onsite&location=Berlin",
-        &ada_token,
-        None,
-    )
-    .await;
+    let on_site = app
+        .get(
+            &ada,
+            "/jobs/search?q=Rust%20streaming&remote=onsite&location=Berlin",
+        )
+        .await
+        .expect_ok();
     let mut on_site = ids(&on_site, "jobs", "job_id");
     on_site.sort();
     let mut in_berlin = vec![berlin.clone(), pastry.clone()];
@@ -330,80 +258,52 @@ async fn feeds_rank_by_score_lose_swiped_and_closed_jobs_and_replay_identically(
         "/jobs/search?q=rust&remote=sometimes".to_owned(),
         "/jobs/search?q=rust&min_salary=-5".to_owned(),
         "/jobs/search?q=rust&colour=blue".to_owned(),
-        format!("/candidates/{ada}/feed?limit=500"),
-        format!("/candidates/{ada}/feed?after=nonsense"),
+        format!("{ada_feed_path}?limit=500"),
+        format!("{ada_feed_path}?after=nonsense"),
     ] {
-        let (status, body) = app.call(Method::GET, &path, Some(&ada_token), None).await;
-        assert_eq!(status, 400, "{path}: {body}");
-        assert!(body["error"]["code"].is_string(), "{path}: {body}");
+        let refused = app.get(&ada, &path).await;
+        assert_eq!(refused.status, 400, "{path}: {refused}");
+        assert!(refused.code().is_string(), "{path}: {refused}");
     }
-    let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/jobs/{}/feed", Uuid::new_v4()),
-            Some(&employer_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404);
+    app.get(&employer, &format!("/jobs/{}/feed", Uuid::new_v4()))
+        .await
+        .expect(404);
 
     // Ada likes the event-sourcing job: it leaves her feed, not Grace's.
-    let swiped = ok(
-        &app,
-        Method::POST,
-        &format!("/jobs/{event_sourcing}/swipe"),
-        &ada_token,
-        Some(json!({"decision": "like"})),
-    )
-    .await;
-    let feed = after(&app, &ada_feed_path, &ada_token, &swiped).await;
+    let swiped = app
+        .swipe(&ada, &event_sourcing, Decision::Like)
+        .await
+        .expect_ok();
+    let feed = after(&app, &ada_feed_path, &ada, &swiped).await;
     assert!(
         !ids(&feed, "jobs", "job_id").contains(&event_sourcing),
         "{feed:#}"
     );
-    let grace_feed = ok(
-        &app,
-        Method::GET,
-        &format!("/candidates/{grace}/feed"),
-        &grace_token,
-        None,
-    )
-    .await;
+    let grace_feed = app
+        .get(&grace, &format!("/candidates/{}/feed", grace.id))
+        .await
+        .expect_ok();
     assert!(ids(&grace_feed, "jobs", "job_id").contains(&event_sourcing));
 
     // Closing the platform job takes it out of every feed and out of search.
-    let closed = ok(
-        &app,
-        Method::POST,
-        &format!("/jobs/{platform}/close"),
-        &employer_token,
-        None,
-    )
-    .await;
-    for (id, token) in [(ada, &ada_token), (grace, &grace_token)] {
-        let feed = after(&app, &format!("/candidates/{id}/feed"), token, &closed).await;
+    let closed = app.close_job(&employer, &platform).await.expect_ok();
+    for candidate in [&ada, &grace] {
+        let path = format!("/candidates/{}/feed", candidate.id);
+        let feed = after(&app, &path, candidate, &closed).await;
         assert!(
             !ids(&feed, "jobs", "job_id").contains(&platform),
             "{feed:#}"
         );
     }
-    let platform_feed = ok(
-        &app,
-        Method::GET,
-        &format!("/jobs/{platform}/feed"),
-        &employer_token,
-        None,
-    )
-    .await;
+    let platform_feed = app
+        .get(&employer, &format!("/jobs/{platform}/feed"))
+        .await
+        .expect_ok();
     assert_eq!(platform_feed["candidates"], json!([]));
-    let found = ok(
-        &app,
-        Method::GET,
-        "/jobs/search?q=Kubernetes%20platform&limit=10",
-        &ada_token,
-        None,
-    )
-    .await;
+    let found = app
+        .get(&ada, "/jobs/search?q=Kubernetes%20platform&limit=10")
+        .await
+        .expect_ok();
     assert!(!ids(&found, "jobs", "job_id").contains(&platform));
 
     // A replay from zero rebuilds the vector index and the feeds exactly.
@@ -467,13 +367,12 @@ async fn feeds_thinned_by_a_swipe_or_a_closed_job_are_topped_up_from_the_index()
     env.settings.matching.feed_size = 2;
     env.settings.matching.refill_below = 2;
     let app = env.start(Parts::everything()).await;
-    let employer = Uuid::new_v4();
-    let employer_token = env.token(employer, Role::Employer);
-    let ada = Uuid::new_v4();
-    let ada_token = env.token(ada, Role::Candidate);
-    register_employer(&app, &employer_token).await;
-    let mut written =
-        vec![rust_candidate(&app, ada, &ada_token, "Ada", &["Berlin, Germany"]).await];
+    let employer = env.user(Role::Employer);
+    let ada = env.user(Role::Candidate);
+    app.register_employer(&employer, "Acme Streams")
+        .await
+        .expect_ok();
+    let mut written = vec![rust_candidate(&app, &ada, "Ada", &["Berlin, Germany"]).await];
     // Four remote jobs Ada fits, more or less closely.
     let mut jobs = BTreeSet::new();
     for (title, skills) in [
@@ -493,42 +392,31 @@ async fn feeds_thinned_by_a_swipe_or_a_closed_job_are_topped_up_from_the_index()
             "remote",
             &[],
         );
-        let posted = ok(&app, Method::POST, "/jobs", &employer_token, Some(posting)).await;
+        let posted = app.post_job(&employer, posting).await.expect_ok();
         jobs.insert(posted["id"].as_str().expect("job id").to_owned());
         written.push(posted);
     }
-    let feed_path = format!("/candidates/{ada}/feed");
+    let feed_path = format!("/candidates/{}/feed", ada.id);
     for w in &written {
-        after(&app, &feed_path, &ada_token, w).await;
+        after(&app, &feed_path, &ada, w).await;
     }
-    let first = job_set(&ok(&app, Method::GET, &feed_path, &ada_token, None).await);
+    let first = job_set(&app.get(&ada, &feed_path).await.expect_ok());
     assert_eq!(first.len(), 2, "{first:?}");
 
     // Ada passes on a job of her feed, leaving one: it is topped up to two again.
     let swiped_job = first.first().expect("a job").clone();
-    let swiped = ok(
-        &app,
-        Method::POST,
-        &format!("/jobs/{swiped_job}/swipe"),
-        &ada_token,
-        Some(json!({"decision": "pass"})),
-    )
-    .await;
-    let second = job_set(&after(&app, &feed_path, &ada_token, &swiped).await);
+    let swiped = app
+        .swipe(&ada, &swiped_job, Decision::Pass)
+        .await
+        .expect_ok();
+    let second = job_set(&after(&app, &feed_path, &ada, &swiped).await);
     assert_eq!(second.len(), 2, "{second:?}");
     assert!(!second.contains(&swiped_job), "{second:?}");
 
     // A job of her feed closes: the two jobs still open and not passed on are her feed.
     let closing = second.first().expect("a job").clone();
-    let closed = ok(
-        &app,
-        Method::POST,
-        &format!("/jobs/{closing}/close"),
-        &employer_token,
-        None,
-    )
-    .await;
-    let third = job_set(&after(&app, &feed_path, &ada_token, &closed).await);
+    let closed = app.close_job(&employer, &closing).await.expect_ok();
+    let third = job_set(&after(&app, &feed_path, &ada, &closed).await);
     let expected: BTreeSet<String> = jobs
         .iter()
         .filter(|j| **j != swiped_job && **j != closing)

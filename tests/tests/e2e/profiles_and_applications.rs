@@ -2,8 +2,7 @@ use std::time::Duration;
 
 use api::process::Parts;
 use domain::Role;
-use hirestream_tests::{eventually, RunningApp, TestEnv};
-use reqwest::Method;
+use hirestream_tests::{eventually, RunningApp, TestEnv, User};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -31,37 +30,28 @@ fn profile() -> Value {
     })
 }
 
-async fn import(app: &RunningApp, admin: &str, employer: Uuid, feed: &str) -> Value {
-    let (status, report) = app
-        .call(
-            Method::POST,
-            "/admin/imports",
-            Some(admin),
-            Some(json!({"source": "greenhouse", "employer_id": employer,
-                        "feed": serde_json::from_str::<Value>(feed).expect("fixture")})),
-        )
-        .await;
-    assert_eq!(status, 200, "{report}");
-    report
+async fn import(app: &RunningApp, admin: &User, employer: Uuid, feed: &str) -> Value {
+    let feed = serde_json::from_str::<Value>(feed).expect("fixture");
+    app.import_greenhouse(admin, employer, feed)
+        .await
+        .expect(200)
 }
 
 /// The sorted titles of the jobs `query` lists, once they are `expected`: the events of
 /// different jobs reach the view in no fixed order, so a count alone can be reached early.
-async fn titles(app: &RunningApp, token: &str, query: &str, expected: &[&str]) -> Vec<String> {
+async fn titles(app: &RunningApp, user: &User, query: &str, expected: &[&str]) -> Vec<String> {
     eventually(
         &format!("jobs {expected:?} for {query}"),
         Duration::from_secs(30),
         || async {
-            let (status, page) = app
-                .call(Method::GET, &format!("/jobs?{query}"), Some(token), None)
-                .await;
+            let page = app.get(user, &format!("/jobs?{query}")).await;
             let mut titles: Vec<String> = page["items"]
                 .as_array()?
                 .iter()
                 .filter_map(|j| j["title"].as_str().map(str::to_owned))
                 .collect();
             titles.sort();
-            (status == 200 && titles == expected).then_some(titles)
+            (page.status == 200 && titles == expected).then_some(titles)
         },
     )
     .await
@@ -71,106 +61,64 @@ async fn titles(app: &RunningApp, token: &str, query: &str, expected: &[&str]) -
 async fn an_imported_job_gets_an_application_that_moves_to_interviewing() {
     let env = TestEnv::new().await;
     let app = env.start(Parts::everything()).await;
-    let (employer, candidate) = (Uuid::new_v4(), Uuid::new_v4());
-    let admin = env.token(Uuid::new_v4(), Role::Admin);
-    let employer_token = env.token(employer, Role::Employer);
-    let candidate_token = env.token(candidate, Role::Candidate);
+    let admin = env.user(Role::Admin);
+    let employer = env.user(Role::Employer);
+    let ada = env.user(Role::Candidate);
 
-    app.call(
-        Method::POST,
-        "/employers",
-        Some(&employer_token),
-        Some(json!({"name": "Acme Robotics"})),
+    app.register_employer(&employer, "Acme Robotics").await;
+    app.put_employer_profile(
+        &employer,
+        json!({"name": "Acme Robotics", "size": "small", "industry": "Robotics",
+               "pace": "fast", "website": "https://acme-robotics.example"}),
     )
-    .await;
-    let (status, _) = app
-        .call(
-            Method::PUT,
-            &format!("/employers/{employer}/profile"),
-            Some(&employer_token),
-            Some(
-                json!({"name": "Acme Robotics", "size": "small", "industry": "Robotics",
-                        "pace": "fast", "website": "https://acme-robotics.example"}),
-            ),
-        )
-        .await;
-    assert_eq!(status, 200);
+    .await
+    .expect(200);
 
     // The feed: three good postings and one without an id.
-    let report = import(&app, &admin, employer, GREENHOUSE).await;
+    let report = import(&app, &admin, employer.id, GREENHOUSE).await;
     assert_eq!(report["received"], 4);
     assert_eq!(report["posted"], 3);
     assert_eq!(
         report["rejected"],
         json!([{"index": 3, "reason": "`id` is missing or not a number"}])
     );
-    let employer_filter = format!("employer_id={employer}");
-    assert_eq!(
-        titles(
-            &app,
-            &candidate_token,
-            &employer_filter,
-            &["Data Analyst", "Office Manager", "Senior Rust Engineer"]
-        )
-        .await,
-        ["Data Analyst", "Office Manager", "Senior Rust Engineer"]
-    );
-    assert_eq!(
-        titles(
-            &app,
-            &candidate_token,
-            &format!("{employer_filter}&remote=remote"),
-            &["Data Analyst"]
-        )
-        .await,
-        ["Data Analyst"]
-    );
-    assert_eq!(
-        titles(
-            &app,
-            &candidate_token,
-            &format!("{employer_filter}&q=robots&location=berlin"),
-            &["Senior Rust Engineer"]
-        )
-        .await,
-        ["Senior Rust Engineer"]
-    );
-    assert_eq!(
-        titles(
-            &app,
-            &candidate_token,
-            &format!("{employer_filter}&skill=kafka"),
-            &["Senior Rust Engineer"]
-        )
-        .await,
-        ["Senior Rust Engineer"]
-    );
+    let employer_filter = format!("employer_id={}", employer.id);
+    for (query, expected) in [
+        (
+            employer_filter.clone(),
+            &["Data Analyst", "Office Manager", "Senior Rust Engineer"][..],
+        ),
+        (
+            format!("{employer_filter}&remote=remote"),
+            &["Data Analyst"][..],
+        ),
+        (
+            format!("{employer_filter}&q=robots&location=berlin"),
+            &["Senior Rust Engineer"][..],
+        ),
+        (
+            format!("{employer_filter}&skill=kafka"),
+            &["Senior Rust Engineer"][..],
+        ),
+    ] {
+        assert_eq!(titles(&app, &ada, &query, expected).await, expected);
+    }
     // Paging: one at a time, with the cursor.
-    let (_, first) = app
-        .call(
-            Method::GET,
-            &format!("/jobs?{employer_filter}&limit=2"),
-            Some(&candidate_token),
-            None,
-        )
+    let first = app
+        .get(&ada, &format!("/jobs?{employer_filter}&limit=2"))
         .await;
-    let cursor = first["next_cursor"]
-        .as_str()
-        .expect("more pages")
-        .to_owned();
-    let (_, second) = app
-        .call(
-            Method::GET,
+    let cursor = first["next_cursor"].as_str().expect("more pages");
+    let second = app
+        .get(
+            &ada,
             &format!("/jobs?{employer_filter}&limit=2&cursor={cursor}"),
-            Some(&candidate_token),
-            None,
         )
         .await;
     assert_eq!(second["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(second["next_cursor"], Value::Null);
 
     // Importing again with one change and one removal: one update, one closing.
-    let report = import(&app, &admin, employer, GREENHOUSE_CHANGED).await;
+    let report = import(&app, &admin, employer.id, GREENHOUSE_CHANGED).await;
     assert_eq!(
         (
             report["posted"].clone(),
@@ -180,186 +128,99 @@ async fn an_imported_job_gets_an_application_that_moves_to_interviewing() {
         ),
         (json!(0), json!(1), json!(1), json!(1))
     );
-    assert_eq!(
-        titles(
-            &app,
-            &candidate_token,
-            &employer_filter,
-            &["Senior Data Analyst", "Senior Rust Engineer"]
-        )
-        .await,
-        ["Senior Data Analyst", "Senior Rust Engineer"]
-    );
-    assert_eq!(
-        titles(
-            &app,
-            &candidate_token,
-            &format!("{employer_filter}&status=closed"),
-            &["Office Manager"]
-        )
-        .await,
-        ["Office Manager"]
-    );
+    for (query, expected) in [
+        (
+            employer_filter.clone(),
+            &["Senior Data Analyst", "Senior Rust Engineer"][..],
+        ),
+        (
+            format!("{employer_filter}&status=closed"),
+            &["Office Manager"][..],
+        ),
+    ] {
+        assert_eq!(titles(&app, &ada, &query, expected).await, expected);
+    }
     // The same feed once more changes nothing.
     let events = env.event_count().await;
-    let report = import(&app, &admin, employer, GREENHOUSE_CHANGED).await;
+    let report = import(&app, &admin, employer.id, GREENHOUSE_CHANGED).await;
     assert_eq!(report["unchanged"], 2);
     assert_eq!(env.event_count().await, events);
 
     // The candidate registers and fills a profile; a bad one is refused field by field.
-    app.call(
-        Method::POST,
-        "/candidates",
-        Some(&candidate_token),
-        Some(json!({"name": "Ada Lovelace", "email": "ada@example.com"})),
-    )
-    .await;
+    app.register_candidate(&ada, "Ada Lovelace", "ada@example.com")
+        .await;
     let mut bad = profile();
     bad["years_experience"] = json!(-3);
     bad["min_salary"]["currency"] = json!("euros");
-    let (status, refused) = app
-        .call(
-            Method::PUT,
-            &format!("/candidates/{candidate}/profile"),
-            Some(&candidate_token),
-            Some(bad),
-        )
-        .await;
-    assert_eq!(status, 422, "{refused}");
+    let refused = app.put_candidate_profile(&ada, bad).await.expect(422);
     assert_eq!(
         refused["error"]["details"]["fields"]
             .as_array()
             .map(Vec::len),
         Some(2)
     );
-    let (status, written) = app
-        .call(
-            Method::PUT,
-            &format!("/candidates/{candidate}/profile"),
-            Some(&candidate_token),
-            Some(profile()),
+    let written = app.put_candidate_profile(&ada, profile()).await.expect(200);
+    let shown = app
+        .get_after(
+            &employer,
+            &format!("/candidates/{}", ada.id),
+            written["position"].as_str().expect("position"),
         )
-        .await;
-    assert_eq!(status, 200, "{written}");
-    let (status, shown) = app
-        .call(
-            Method::GET,
-            &format!(
-                "/candidates/{candidate}?after={}",
-                written["position"].as_str().expect("position")
-            ),
-            Some(&employer_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{shown}");
+        .await
+        .expect(200);
     assert_eq!(shown["headline"], "Backend engineer");
     assert_eq!(shown["email"], "", "employers do not see the email address");
 
     // The candidate applies to the Rust job; the employer moves it to interviewing.
-    let (_, rust_jobs) = app
-        .call(
-            Method::GET,
-            &format!("/jobs?{employer_filter}&q=rust"),
-            Some(&candidate_token),
-            None,
-        )
+    let rust_jobs = app
+        .get(&ada, &format!("/jobs?{employer_filter}&q=rust"))
         .await;
-    let job_id = rust_jobs["items"][0]["job_id"]
-        .as_str()
-        .expect("job")
-        .to_owned();
-    let (status, applied) = app
-        .call(
-            Method::POST,
-            &format!("/jobs/{job_id}/applications"),
-            Some(&candidate_token),
-            Some(json!({"document_ids": []})),
-        )
-        .await;
-    assert_eq!(status, 201, "{applied}");
-    let application = applied["id"].as_str().expect("application").to_owned();
-    let (status, again) = app
-        .call(
-            Method::POST,
-            &format!("/jobs/{job_id}/applications"),
-            Some(&candidate_token),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(
-        (status, again["error"]["code"].clone()),
-        (409, json!("already_applied"))
-    );
+    let job_id = rust_jobs["items"][0]["job_id"].as_str().expect("job");
+    let applied = app
+        .apply(&ada, job_id, json!({"document_ids": []}))
+        .await
+        .expect(201);
+    let application = applied["id"].as_str().expect("application");
+    app.apply(&ada, job_id, json!({}))
+        .await
+        .expect_error(409, "already_applied");
 
     let mut position = String::new();
     for stage in ["screening", "interviewing"] {
-        let (status, moved) = app
-            .call(
-                Method::POST,
-                &format!("/applications/{application}/status"),
-                Some(&employer_token),
-                Some(json!({"status": stage})),
-            )
-            .await;
-        assert_eq!(status, 200, "{moved}");
+        let moved = app
+            .move_application(&employer, application, stage)
+            .await
+            .expect(200);
         position = moved["position"].as_str().expect("position").to_owned();
     }
-    let (status, skipped) = app
-        .call(
-            Method::POST,
-            &format!("/applications/{application}/status"),
-            Some(&employer_token),
-            Some(json!({"status": "hired"})),
-        )
-        .await;
-    assert_eq!(
-        (status, skipped["error"]["code"].clone()),
-        (409, json!("invalid_transition"))
-    );
-    let (status, _) = app
-        .call(
-            Method::POST,
-            &format!("/applications/{application}/status"),
-            Some(&candidate_token),
-            Some(json!({"status": "offered"})),
-        )
-        .await;
-    assert_eq!(status, 403);
+    app.move_application(&employer, application, "hired")
+        .await
+        .expect_error(409, "invalid_transition");
+    app.move_application(&ada, application, "offered")
+        .await
+        .expect(403);
 
     // Both read models show it.
-    let (status, mine) = app
-        .call(
-            Method::GET,
-            &format!("/applications?after={position}"),
-            Some(&candidate_token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{mine}");
+    let mine = app
+        .get_after(&ada, "/applications", &position)
+        .await
+        .expect(200);
     assert_eq!(mine["items"][0]["status"], "interviewing");
     assert_eq!(mine["counts"], json!({"interviewing": 1}));
-    let (status, theirs) = app
-        .call(
-            Method::GET,
-            &format!("/jobs/{job_id}/applications?after={position}&status=interviewing"),
-            Some(&employer_token),
-            None,
+    let theirs = app
+        .get_after(
+            &employer,
+            &format!("/jobs/{job_id}/applications?status=interviewing"),
+            &position,
         )
-        .await;
-    assert_eq!(status, 200, "{theirs}");
-    assert_eq!(theirs["items"][0]["candidate_id"], candidate.to_string());
+        .await
+        .expect(200);
+    assert_eq!(theirs["items"][0]["candidate_id"], ada.id.to_string());
     assert_eq!(theirs["counts"], json!({"interviewing": 1}));
-    let stranger = env.token(Uuid::new_v4(), Role::Employer);
-    let (status, _) = app
-        .call(
-            Method::GET,
-            &format!("/jobs/{job_id}/applications"),
-            Some(&stranger),
-            None,
-        )
-        .await;
-    assert_eq!(status, 403);
+    let stranger = env.user(Role::Employer);
+    app.get(&stranger, &format!("/jobs/{job_id}/applications"))
+        .await
+        .expect(403);
 
     app.stop().await;
     env.cleanup().await;

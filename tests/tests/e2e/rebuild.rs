@@ -9,7 +9,7 @@ use projections::matches::{all_pairings, MatchesProjector};
 use projections::Projector;
 use tokio_util::sync::CancellationToken;
 
-use crate::crash_safety::{
+use hirestream_tests::fixtures::swipes::{
     caught_up, events_applied, market, pairing_events, projected, swipe_everything, CANDIDATES,
 };
 
