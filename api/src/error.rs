@@ -1,27 +1,122 @@
 //! The one error shape of the API: `{"error":{"code","message","details"}}`.
 //!
 //! Every failure a handler can meet is mapped here, in one place, to a status and a stable
-//! `code`. Server-side failures are logged with their cause chain and answered with a generic
-//! message that leaks nothing.
+//! [`ErrorCode`]. Server-side failures are logged with their cause chain and answered with a
+//! generic message that leaks nothing.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::DomainError;
+use serde::Serialize;
 use serde_json::{json, Value};
 
 use crate::auth::TokenError;
 
+/// Declares [`ErrorCode`] with its wire names, so the list the API description checks
+/// against ([`ErrorCode::ALL`]) cannot miss a variant.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)+) => {
+        /// The stable, machine-readable `code` of an error answer, serialised as its
+        /// snake_case name (the one [`ErrorCode::as_str`] gives).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+        pub enum ErrorCode {
+            $($(#[$doc])* #[serde(rename = $name)] $variant,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            /// The name on the wire.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)+
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // The request itself.
+    /// No `Content-Type: application/json` on a body.
+    UnsupportedMediaType => "unsupported_media_type",
+    /// A body that is not JSON (a lone surrogate escape included).
+    MalformedJson => "malformed_json",
+    /// A JSON body of the wrong shape, or a combination of fields the operation refuses.
+    InvalidBody => "invalid_body",
+    PayloadTooLarge => "payload_too_large",
+    /// A body the JSON extractor refuses for another reason.
+    BadRequest => "bad_request",
+    /// A path parameter that is not a UUID.
+    InvalidPath => "invalid_path",
+    /// A malformed or out-of-range query parameter, or a combination the operation refuses.
+    InvalidQuery => "invalid_query",
+    /// Text holding a NUL character, which PostgreSQL cannot store.
+    InvalidText => "invalid_text",
+    /// An `x-request-id` or `x-correlation-id` that is empty, too long or not text.
+    InvalidHeader => "invalid_header",
+    /// A field an admin must name (the party it acts for).
+    MissingField => "missing_field",
+    /// An `after` that is not a position a command returned.
+    InvalidPosition => "invalid_position",
+    /// An `after` of an aggregate type the view is not built from.
+    UnsupportedPosition => "unsupported_position",
+    /// A payment webhook whose signature does not verify.
+    InvalidSignature => "invalid_signature",
+    MethodNotAllowed => "method_not_allowed",
+    RequestTimeout => "request_timeout",
+    // Who asks.
+    Unauthorized => "unauthorized",
+    Forbidden => "forbidden",
+    // The domain.
+    /// Fields the domain refuses, one entry per problem in `details.fields`.
+    InvalidFields => "invalid_fields",
+    NotFound => "not_found",
+    AlreadyRegistered => "already_registered",
+    AlreadyExists => "already_exists",
+    JobClosed => "job_closed",
+    InsufficientCredits => "insufficient_credits",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    AlreadyRefunded => "already_refunded",
+    RefundExceedsCharge => "refund_exceeds_charge",
+    AlreadyApplied => "already_applied",
+    InvalidTransition => "invalid_transition",
+    DocumentFinished => "document_finished",
+    AlreadySwiped => "already_swiped",
+    ConcurrentModification => "concurrent_modification",
+    // Reads.
+    /// The view has not reached the position in `after` within the wait.
+    PositionNotReached => "position_not_reached",
+    DocumentPending => "document_pending",
+    DocumentFailed => "document_failed",
+    // Imports.
+    FeedUnreachable => "feed_unreachable",
+    FeedHostNotAllowed => "feed_host_not_allowed",
+    InvalidFeed => "invalid_feed",
+    // Our side.
+    SearchUnavailable => "search_unavailable",
+    Unavailable => "unavailable",
+    Internal => "internal",
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: ErrorCode,
     message: String,
     details: Value,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -39,20 +134,20 @@ impl ApiError {
         self.status
     }
 
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         self.code
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
     }
 
     /// A string that PostgreSQL cannot store (it holds a NUL character), in the body
@@ -60,7 +155,7 @@ impl ApiError {
     pub fn unstorable_text(kind: &'static str, path: &str) -> Self {
         let shown = if path.is_empty() { "the body" } else { path };
         Self::bad_request(
-            "invalid_text",
+            ErrorCode::InvalidText,
             format!("{kind} `{shown}` holds a NUL character (\\u0000), which cannot be stored"),
         )
         .with_details(json!({ kind: path }))
@@ -71,7 +166,7 @@ impl ApiError {
         tracing::error!(error = %domain::error_chain(error), "request failed");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "the server could not complete the request",
         )
     }
@@ -80,7 +175,7 @@ impl ApiError {
         tracing::warn!(error = %domain::error_chain(error), "dependency unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "a backing service is unavailable; retry shortly",
         )
     }
@@ -103,22 +198,24 @@ impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         let message = error.to_string();
         match error {
-            DomainError::Invalid(fields) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_fields", message)
-                    .with_details(json!({ "fields": fields }))
-            }
+            DomainError::Invalid(fields) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidFields,
+                message,
+            )
+            .with_details(json!({ "fields": fields })),
             DomainError::CandidateAlreadyRegistered { .. }
             | DomainError::EmployerAlreadyRegistered { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "already_registered", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyRegistered, message)
             }
             DomainError::JobAlreadyPosted { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "already_exists", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyExists, message)
             }
             DomainError::CandidateNotFound { .. }
             | DomainError::EmployerNotFound { .. }
             | DomainError::JobNotFound { .. } => ApiError::not_found(message),
             DomainError::JobClosed { job_id } => {
-                ApiError::new(StatusCode::CONFLICT, "job_closed", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::JobClosed, message)
                     .with_details(json!({ "job_id": job_id }))
             }
             DomainError::Forbidden { .. } => ApiError::forbidden(message),
@@ -127,44 +224,50 @@ impl From<DomainError> for ApiError {
                 available,
             } => ApiError::new(
                 StatusCode::PAYMENT_REQUIRED,
-                "insufficient_credits",
+                ErrorCode::InsufficientCredits,
                 message,
             )
             .with_details(json!({ "requested": requested, "available": available })),
-            DomainError::IdempotencyKeyReused { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
-            }
-            DomainError::KeyReusedWithOtherContent { key, field } => {
-                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
-                    .with_details(json!({ "key": key, "field": field }))
-            }
+            DomainError::IdempotencyKeyReused { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+                message,
+            ),
+            DomainError::KeyReusedWithOtherContent { key, field } => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+                message,
+            )
+            .with_details(json!({ "key": key, "field": field })),
             DomainError::ChargeNotFound { .. } => ApiError::not_found(message),
             DomainError::AlreadyRefunded { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "already_refunded", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyRefunded, message)
             }
             DomainError::RefundExceedsCharge { .. } => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "refund_exceeds_charge",
+                ErrorCode::RefundExceedsCharge,
                 message,
             ),
             DomainError::AlreadyApplied { application_id } => {
-                ApiError::new(StatusCode::CONFLICT, "already_applied", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyApplied, message)
                     .with_details(json!({ "application_id": application_id }))
             }
             DomainError::ApplicationNotFound { .. } => ApiError::not_found(message),
             DomainError::InvalidTransition { from, to } => {
-                ApiError::new(StatusCode::CONFLICT, "invalid_transition", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::InvalidTransition, message)
                     .with_details(json!({ "from": from, "to": to }))
             }
-            DomainError::DocumentKeyReused { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "idempotency_key_reused", message)
-            }
+            DomainError::DocumentKeyReused { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+                message,
+            ),
             DomainError::DocumentNotFound { .. } => ApiError::not_found(message),
             DomainError::DocumentFinished { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "document_finished", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::DocumentFinished, message)
             }
             DomainError::AlreadySwiped { pairing_id, side } => {
-                ApiError::new(StatusCode::CONFLICT, "already_swiped", message)
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadySwiped, message)
                     .with_details(json!({ "pairing_id": pairing_id, "side": side }))
             }
         }
@@ -177,7 +280,7 @@ impl From<commands::Error> for ApiError {
             commands::Error::Domain(e) => e.into(),
             commands::Error::Conflict { .. } => ApiError::new(
                 StatusCode::CONFLICT,
-                "concurrent_modification",
+                ErrorCode::ConcurrentModification,
                 "the resource changed concurrently; retry the request",
             ),
             commands::Error::Database(ref e) if is_unavailable(e) => ApiError::unavailable(&error),
@@ -221,18 +324,22 @@ impl From<projections::matching::feeds::SearchError> for ApiError {
 
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", error.to_string())
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            error.to_string(),
+        )
     }
 }
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let code = match rejection {
-            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
-            JsonRejection::JsonSyntaxError(_) => "malformed_json",
-            JsonRejection::JsonDataError(_) => "invalid_body",
-            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            _ => "bad_request",
+            JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType,
+            JsonRejection::JsonSyntaxError(_) => ErrorCode::MalformedJson,
+            JsonRejection::JsonDataError(_) => ErrorCode::InvalidBody,
+            _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            _ => ErrorCode::BadRequest,
         };
         ApiError::new(rejection.status(), code, rejection.body_text())
     }
@@ -240,13 +347,13 @@ impl From<JsonRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::bad_request("invalid_path", rejection.body_text())
+        ApiError::bad_request(ErrorCode::InvalidPath, rejection.body_text())
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::bad_request("invalid_query", rejection.body_text())
+        ApiError::bad_request(ErrorCode::InvalidQuery, rejection.body_text())
     }
 }
 
@@ -255,4 +362,249 @@ fn is_unavailable(error: &sqlx::Error) -> bool {
         error,
         sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use domain::pairing::Side;
+    use domain::{DomainError, FieldError, Role};
+    use uuid::Uuid;
+
+    use super::{ApiError, ErrorCode};
+
+    const ID: Uuid = Uuid::from_u128(7);
+
+    /// Every domain error, with the status and code the API answers it with.
+    fn domain_errors() -> Vec<(DomainError, StatusCode, ErrorCode)> {
+        use StatusCode as S;
+        vec![
+            (
+                DomainError::Invalid(vec![FieldError::new("name", "must not be empty")]),
+                S::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidFields,
+            ),
+            (
+                DomainError::CandidateAlreadyRegistered { candidate_id: ID },
+                S::CONFLICT,
+                ErrorCode::AlreadyRegistered,
+            ),
+            (
+                DomainError::CandidateNotFound { candidate_id: ID },
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+            ),
+            (
+                DomainError::EmployerAlreadyRegistered { employer_id: ID },
+                S::CONFLICT,
+                ErrorCode::AlreadyRegistered,
+            ),
+            (
+                DomainError::EmployerNotFound { employer_id: ID },
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+            ),
+            (
+                DomainError::JobAlreadyPosted { job_id: ID },
+                S::CONFLICT,
+                ErrorCode::AlreadyExists,
+            ),
+            (
+                DomainError::JobNotFound { job_id: ID },
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+            ),
+            (
+                DomainError::JobClosed { job_id: ID },
+                S::CONFLICT,
+                ErrorCode::JobClosed,
+            ),
+            (
+                DomainError::Forbidden {
+                    subject: ID,
+                    role: Role::Auditor,
+                    resource: format!("job {ID}"),
+                },
+                S::FORBIDDEN,
+                ErrorCode::Forbidden,
+            ),
+            (
+                DomainError::InsufficientCredits {
+                    requested: 5,
+                    available: 2,
+                },
+                S::PAYMENT_REQUIRED,
+                ErrorCode::InsufficientCredits,
+            ),
+            (
+                DomainError::IdempotencyKeyReused {
+                    key: "k".into(),
+                    first_credits: 1,
+                    credits: 2,
+                },
+                S::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+            ),
+            (
+                DomainError::KeyReusedWithOtherContent {
+                    key: "k".into(),
+                    field: "purpose",
+                },
+                S::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+            ),
+            (
+                DomainError::ChargeNotFound { charge_id: ID },
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+            ),
+            (
+                DomainError::AlreadyRefunded {
+                    charge_id: ID,
+                    refunded: 3,
+                },
+                S::CONFLICT,
+                ErrorCode::AlreadyRefunded,
+            ),
+            (
+                DomainError::RefundExceedsCharge {
+                    charge_id: ID,
+                    charged: 3,
+                    requested: 4,
+                },
+                S::UNPROCESSABLE_ENTITY,
+                ErrorCode::RefundExceedsCharge,
+            ),
+            (
+                DomainError::AlreadyApplied { application_id: ID },
+                S::CONFLICT,
+                ErrorCode::AlreadyApplied,
+            ),
+            (
+                DomainError::ApplicationNotFound { application_id: ID },
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+            ),
+            (
+                DomainError::InvalidTransition {
+                    from: "hired",
+                    to: "screening",
+                },
+                S::CONFLICT,
+                ErrorCode::InvalidTransition,
+            ),
+            (
+                DomainError::DocumentKeyReused { document_id: ID },
+                S::CONFLICT,
+                ErrorCode::IdempotencyKeyReused,
+            ),
+            (
+                DomainError::DocumentNotFound { document_id: ID },
+                S::NOT_FOUND,
+                ErrorCode::NotFound,
+            ),
+            (
+                DomainError::DocumentFinished { document_id: ID },
+                S::CONFLICT,
+                ErrorCode::DocumentFinished,
+            ),
+            (
+                DomainError::AlreadySwiped {
+                    pairing_id: ID,
+                    side: Side::Employer,
+                },
+                S::CONFLICT,
+                ErrorCode::AlreadySwiped,
+            ),
+        ]
+    }
+
+    async fn body_of(error: ApiError) -> (StatusCode, serde_json::Value) {
+        let response = axum::response::IntoResponse::into_response(error);
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        (status, serde_json::from_slice(&bytes).expect("json"))
+    }
+
+    #[tokio::test]
+    async fn every_domain_error_has_its_status_and_code_in_the_one_shape() {
+        for (error, status, code) in domain_errors() {
+            let message = error.to_string();
+            let (got, body) = body_of(error.into()).await;
+            assert_eq!(
+                (got, body["error"]["code"].as_str()),
+                (status, Some(code.as_str()))
+            );
+            assert_eq!(body["error"]["message"], message.as_str(), "{code}");
+            assert!(body["error"].get("details").is_some(), "{code}: {body}");
+        }
+    }
+
+    #[test]
+    fn a_domain_error_through_the_command_service_answers_the_same() {
+        for (error, status, code) in domain_errors() {
+            let api: ApiError = commands::Error::Domain(error).into();
+            assert_eq!((api.status(), api.code()), (status, code));
+        }
+    }
+
+    #[tokio::test]
+    async fn the_details_name_the_facts_of_the_refusal() {
+        let cases = [
+            (
+                DomainError::InsufficientCredits {
+                    requested: 5,
+                    available: 2,
+                },
+                serde_json::json!({"requested": 5, "available": 2}),
+            ),
+            (
+                DomainError::AlreadySwiped {
+                    pairing_id: ID,
+                    side: Side::Candidate,
+                },
+                serde_json::json!({"pairing_id": ID, "side": "candidate"}),
+            ),
+            (
+                DomainError::Invalid(vec![FieldError::new("name", "must not be empty")]),
+                serde_json::json!({"fields": [{"field": "name", "problem": "must not be empty"}]}),
+            ),
+        ];
+        for (error, details) in cases {
+            let (_, body) = body_of(error.into()).await;
+            assert_eq!(body["error"]["details"], details);
+        }
+    }
+
+    #[test]
+    fn a_conflict_after_retries_is_a_409_that_asks_for_a_retry() {
+        let api: ApiError = commands::Error::Conflict {
+            aggregate_type: "wallet",
+            aggregate_id: ID.to_string(),
+            attempts: 3,
+        }
+        .into();
+        assert_eq!(
+            (api.status(), api.code()),
+            (StatusCode::CONFLICT, ErrorCode::ConcurrentModification)
+        );
+    }
+
+    #[test]
+    fn every_code_serialises_as_its_name_and_names_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                serde_json::to_value(code).expect("json"),
+                serde_json::Value::String(code.as_str().to_owned())
+            );
+            assert!(seen.insert(code.as_str()), "{code} twice");
+            assert!(code
+                .as_str()
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '_'));
+        }
+    }
 }

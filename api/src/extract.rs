@@ -15,7 +15,7 @@ use domain::Actor;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// A JSON body; a syntax error, a wrong field, a missing content type or a string holding a
@@ -171,7 +171,7 @@ fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
     let unauthorized = |message: &str| {
         ApiError::new(
             axum::http::StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             message,
         )
     };
@@ -199,7 +199,7 @@ fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>
     match value.to_str() {
         Ok(text) if !text.is_empty() && text.len() <= 128 => Ok(Some(text)),
         _ => Err(ApiError::bad_request(
-            "invalid_header",
+            ErrorCode::InvalidHeader,
             format!("{name} must be 1 to 128 printable characters"),
         )),
     }

@@ -4,11 +4,12 @@
 
 pub mod app;
 pub mod auth;
-pub mod bench;
+pub mod consumer;
 pub mod error;
 pub mod extract;
 pub mod position;
 pub mod process;
+pub mod read_policy;
 pub mod routes;
 pub mod settings;
 pub mod state;

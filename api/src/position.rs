@@ -9,7 +9,7 @@ use commands::Committed;
 use projections::Projection;
 use serde::Serialize;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
 /// `<aggregate type>:<aggregate id>:<version>`, e.g. `pairing:5f0c…:2`.
@@ -36,7 +36,7 @@ impl FromStr for Position {
     fn from_str(s: &str) -> Result<Self, ApiError> {
         let invalid = || {
             ApiError::bad_request(
-                "invalid_position",
+                ErrorCode::InvalidPosition,
                 "a position looks like `pairing:<uuid>:<version>`, as a command returned it",
             )
         };
@@ -90,7 +90,7 @@ pub async fn reflect<P: Projection>(state: &AppState, after: Option<&str>) -> Re
     let position: Position = after.parse()?;
     if !P::AGGREGATE_TYPES.contains(&position.aggregate_type.as_str()) {
         return Err(ApiError::bad_request(
-            "unsupported_position",
+            ErrorCode::UnsupportedPosition,
             format!(
                 "this view is built from {} events, not {}",
                 P::AGGREGATE_TYPES.join(", "),
@@ -113,7 +113,7 @@ pub async fn reflect<P: Projection>(state: &AppState, after: Option<&str>) -> Re
     } else {
         Err(ApiError::new(
             StatusCode::PRECONDITION_FAILED,
-            "position_not_reached",
+            ErrorCode::PositionNotReached,
             format!("the view has not reached {after} yet; retry shortly"),
         ))
     }

@@ -24,7 +24,7 @@ use projections::matching::feeds::JobSearch;
 use projections::matching::{MatchingConfig, MatchingProjector};
 use projections::profiles::ProfilesProjector;
 use projections::progress::Progress;
-use projections::reactors::{DocumentRefunds, DocumentWorker, Reaction, Reactor, RetryPolicy};
+use projections::reactors::{DocumentRefunds, DocumentWorker, Reactor, RetryPolicy};
 use projections::rebuild::RebuildProgress;
 use projections::vectors::edge::EdgeIndex;
 use projections::vectors::server::ServerIndex;
@@ -37,40 +37,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, HttpLimits};
 use crate::auth::TokenKeys;
+use crate::consumer::Consumer;
 use crate::routes::payments::WebhookVerifier;
 use crate::settings::{LlmProvider, Settings};
 use crate::state::AppState;
-
-/// The projections and reactors `hirestream project <name>` knows.
-pub const PROJECTIONS: &[&str] = &[
-    MatchesProjector::NAME,
-    MatchingProjector::NAME,
-    LedgerProjector::NAME,
-    ProfilesProjector::NAME,
-    JobsProjector::NAME,
-    ApplicationsProjector::NAME,
-    DocumentsProjector::NAME,
-    DocumentWorker::NAME,
-    DocumentRefunds::NAME,
-];
-
-/// Each read model's projection and the aggregate types it reads (the reactors keep no read
-/// model).
-pub const READ_MODELS: &[(&str, &[&str])] = &[
-    (MatchesProjector::NAME, MatchesProjector::AGGREGATE_TYPES),
-    (MatchingProjector::NAME, MatchingProjector::AGGREGATE_TYPES),
-    (LedgerProjector::NAME, LedgerProjector::AGGREGATE_TYPES),
-    (ProfilesProjector::NAME, ProfilesProjector::AGGREGATE_TYPES),
-    (JobsProjector::NAME, JobsProjector::AGGREGATE_TYPES),
-    (
-        ApplicationsProjector::NAME,
-        ApplicationsProjector::AGGREGATE_TYPES,
-    ),
-    (
-        DocumentsProjector::NAME,
-        DocumentsProjector::AGGREGATE_TYPES,
-    ),
-];
 
 /// The read models that have not applied every event at or before global position
 /// `through`, with how many they miss.
@@ -79,10 +49,10 @@ pub async fn read_models_behind(
     through: i64,
 ) -> Result<Vec<(&'static str, i64)>, projections::Error> {
     let mut behind = Vec::new();
-    for (name, types) in READ_MODELS {
+    for (name, types) in Consumer::read_models() {
         let missing = projections::progress::unapplied(pool, name, types, through).await?;
         if missing > 0 {
-            behind.push((*name, missing));
+            behind.push((name, missing));
         }
     }
     Ok(behind)
@@ -271,10 +241,11 @@ pub struct Replay {
     pub until_caught_up: bool,
 }
 
-/// Runs the projection called `name`; with `replay`, rebuilds it from zero first. The
-/// matching projector uses `matching` when given, else opens its own.
+/// Runs `consumer`; with `replay`, rebuilds its read model from zero first (a reactor has
+/// none: asking it to replay is an error). The matching projector uses `matching` when
+/// given, else opens its own.
 pub async fn run_projector(
-    name: &str,
+    consumer: Consumer,
     settings: &Settings,
     pool: PgPool,
     replay: Option<Replay>,
@@ -283,11 +254,9 @@ pub async fn run_projector(
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
     let config = projector_config(settings);
-    match name {
-        MatchesProjector::NAME => {
-            run(MatchesProjector, pool, config, replay, health, shutdown).await
-        }
-        MatchingProjector::NAME => {
+    match consumer {
+        Consumer::Matches => run(MatchesProjector, pool, config, replay, health, shutdown).await,
+        Consumer::Matching => {
             let matching = match matching {
                 Some(matching) => matching,
                 None => Matching::open(settings, pool.clone()).await?,
@@ -296,12 +265,10 @@ pub async fn run_projector(
                 MatchingProjector::new(matching.index, matching.cached, matching_config(settings));
             run(projector, pool, config, replay, health, shutdown).await
         }
-        LedgerProjector::NAME => run(LedgerProjector, pool, config, replay, health, shutdown).await,
-        ProfilesProjector::NAME => {
-            run(ProfilesProjector, pool, config, replay, health, shutdown).await
-        }
-        JobsProjector::NAME => run(JobsProjector, pool, config, replay, health, shutdown).await,
-        ApplicationsProjector::NAME => {
+        Consumer::Ledger => run(LedgerProjector, pool, config, replay, health, shutdown).await,
+        Consumer::Profiles => run(ProfilesProjector, pool, config, replay, health, shutdown).await,
+        Consumer::Jobs => run(JobsProjector, pool, config, replay, health, shutdown).await,
+        Consumer::Applications => {
             run(
                 ApplicationsProjector,
                 pool,
@@ -312,15 +279,15 @@ pub async fn run_projector(
             )
             .await
         }
-        DocumentsProjector::NAME => {
+        Consumer::Documents => {
             run(DocumentsProjector, pool, config, replay, health, shutdown).await
         }
-        DocumentWorker::NAME | DocumentRefunds::NAME if replay.is_some() => {
+        Consumer::DocumentWorker | Consumer::DocumentRefunds if replay.is_some() => {
             Err(projections::Error::UnknownProjection(format!(
-                "{name} is a reactor; it does not replay"
+                "{consumer} (a reactor keeps no read model to replay)"
             )))
         }
-        DocumentWorker::NAME => {
+        Consumer::DocumentWorker => {
             let worker = DocumentWorker::new(
                 command_service(pool),
                 writer(settings),
@@ -331,14 +298,13 @@ pub async fn run_projector(
                 .run(shutdown)
                 .await
         }
-        DocumentRefunds::NAME => {
+        Consumer::DocumentRefunds => {
             let refunds = DocumentRefunds::new(command_service(pool));
             Reactor::new(refunds, config)
                 .with_health(health)
                 .run(shutdown)
                 .await
         }
-        other => Err(projections::Error::UnknownProjection(other.to_owned())),
     }
 }
 
@@ -485,7 +451,7 @@ impl ProgressReport {
 pub struct Parts {
     pub api: bool,
     pub relay: bool,
-    pub projectors: Vec<String>,
+    pub projectors: Vec<Consumer>,
 }
 
 impl Parts {
@@ -493,7 +459,7 @@ impl Parts {
         Self {
             api: true,
             relay: true,
-            projectors: PROJECTIONS.iter().map(|p| p.to_string()).collect(),
+            projectors: Consumer::ALL.to_vec(),
         }
     }
 }
@@ -541,10 +507,7 @@ pub async fn start(
     }
     // The embedded index belongs to one process: the one that runs the matching projector,
     // whose API (if any) searches it too. With a Qdrant server, every API can search.
-    let runs_matching = parts
-        .projectors
-        .iter()
-        .any(|p| p == MatchingProjector::NAME);
+    let runs_matching = parts.projectors.contains(&Consumer::Matching);
     let matching = if runs_matching || (parts.api && !settings.matching.qdrant_url.is_empty()) {
         Some(Matching::open(settings, pool.clone()).await?)
     } else {
@@ -585,13 +548,13 @@ pub async fn start(
             Ok(())
         });
     }
-    for name in parts.projectors {
+    for consumer in parts.projectors {
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
         let matching = matching.clone();
-        let part = health.part(name.clone());
+        let part = health.part(consumer.name());
         tasks.spawn(async move {
             let result = run_projector(
-                &name,
+                consumer,
                 &settings,
                 pool,
                 None,
@@ -603,9 +566,9 @@ pub async fn start(
             if let Err(error) = result {
                 let error = domain::error_chain(&error);
                 part.failed(error.clone());
-                tracing::error!(projection = %name, %error, "projector failed");
+                tracing::error!(projection = %consumer, %error, "projector failed");
                 shutdown.cancel();
-                return Err(PartFailed(format!("projector {name}")));
+                return Err(PartFailed(format!("projector {consumer}")));
             }
             Ok(())
         });

@@ -81,3 +81,247 @@ pub async fn send(
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, headers, body)
 }
+
+/// The party a role matrix's paths and bodies name (`{id}` in a path).
+pub const OWNER: Uuid = Uuid::from_u128(0x0192_f1a0_0000_7000_8000_0000_0000_0007);
+
+/// A caller in a role matrix: a role, with the subject the route names or another one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Who {
+    pub role: Role,
+    pub own: bool,
+}
+
+pub const CANDIDATE: Who = Who::own(Role::Candidate);
+pub const OTHER_CANDIDATE: Who = Who::other(Role::Candidate);
+pub const EMPLOYER: Who = Who::own(Role::Employer);
+pub const OTHER_EMPLOYER: Who = Who::other(Role::Employer);
+pub const ADMIN: Who = Who::other(Role::Admin);
+pub const AUDITOR: Who = Who::other(Role::Auditor);
+/// Callers who are themselves a party (not admins or auditors, who name the party they read).
+pub const PARTIES: [Who; 4] = [CANDIDATE, OTHER_CANDIDATE, EMPLOYER, OTHER_EMPLOYER];
+pub const EVERYONE: [Who; 6] = [
+    CANDIDATE,
+    OTHER_CANDIDATE,
+    EMPLOYER,
+    OTHER_EMPLOYER,
+    ADMIN,
+    AUDITOR,
+];
+
+impl Who {
+    const fn own(role: Role) -> Self {
+        Self { role, own: true }
+    }
+
+    const fn other(role: Role) -> Self {
+        Self { role, own: false }
+    }
+
+    pub fn bearer(self) -> String {
+        let subject = if self.own {
+            OWNER
+        } else {
+            Uuid::from_u128(0x0192_f1a0_0000_7000_8000_0000_0000_0099)
+        };
+        format!("Bearer {}", token(subject, self.role))
+    }
+}
+
+impl std::fmt::Display for Who {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let whose = if self.own { "owning" } else { "other" };
+        write!(f, "{whose} {}", self.role)
+    }
+}
+
+/// One row of a role matrix: a route (`{id}` stands for [`OWNER`]) with a well-formed body,
+/// the callers it is sent as ([`EVERYONE`] unless told) and those the policy lets through.
+pub struct Route {
+    pub method: Method,
+    pub uri: &'static str,
+    pub body: Option<Value>,
+    pub callers: &'static [Who],
+    pub passes: &'static [Who],
+}
+
+impl Route {
+    pub fn get(uri: &'static str, passes: &'static [Who]) -> Self {
+        Self {
+            method: Method::GET,
+            uri,
+            body: None,
+            callers: &EVERYONE,
+            passes,
+        }
+    }
+
+    pub fn with(method: Method, uri: &'static str, body: Value, passes: &'static [Who]) -> Self {
+        Self {
+            method,
+            uri,
+            body: Some(body),
+            callers: &EVERYONE,
+            passes,
+        }
+    }
+
+    /// Sends the route only as `callers` (the others are refused otherwise than by role, in
+    /// a table of refusals).
+    pub fn asked_by(self, callers: &'static [Who]) -> Self {
+        Self { callers, ..self }
+    }
+}
+
+/// Sends every route as each of its callers: a caller the policy refuses gets a 403
+/// `forbidden` before anything is looked up; one it lets through reaches the store, which the
+/// test app cannot reach (a 503). Reports every pair that answers otherwise.
+pub async fn assert_role_matrix(routes: Vec<Route>) {
+    let mut calls = tokio::task::JoinSet::new();
+    for route in &routes {
+        for &who in route.callers {
+            let method = route.method.clone();
+            let uri = route.uri.replace("{id}", &OWNER.to_string());
+            let body = route.body.as_ref().map(Value::to_string);
+            let passes = route.passes.contains(&who);
+            calls.spawn(async move {
+                let bearer = who.bearer();
+                let (status, _, answer) =
+                    send(method.clone(), &uri, &[("authorization", &bearer)], body).await;
+                let expected = if passes { 503 } else { 403 };
+                let code_ok = passes || answer["error"]["code"] == "forbidden";
+                (status == expected && code_ok).then_some(()).ok_or(format!(
+                    "{method} {uri} as {who}: expected {expected}, got {status} {answer}"
+                ))
+            });
+        }
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = calls.join_next().await {
+        if let Err(failure) = result.expect("task") {
+            failures.push(failure);
+        }
+    }
+    failures.extend(documented_as_tested(&routes));
+    failures.sort();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// One request the server must refuse before anything is looked up: `{id}` stands for
+/// [`OWNER`]; the status and code it answers.
+pub struct Refusal {
+    pub method: Method,
+    pub uri: &'static str,
+    pub body: Option<Value>,
+    pub status: u16,
+    pub code: &'static str,
+}
+
+/// A GET `uri` that is answered `status` with `code`.
+pub fn bad_get(uri: &'static str, status: u16, code: &'static str) -> Refusal {
+    Refusal {
+        method: Method::GET,
+        uri,
+        body: None,
+        status,
+        code,
+    }
+}
+
+/// Sends each request as `who` and checks the status and the error shape of the answer,
+/// reporting every case that answers otherwise.
+pub async fn assert_refusals(who: Who, cases: Vec<Refusal>) {
+    let mut failures = Vec::new();
+    for case in cases {
+        let uri = case.uri.replace("{id}", &OWNER.to_string());
+        let bearer = who.bearer();
+        let (status, _, answer) = send(
+            case.method.clone(),
+            &uri,
+            &[("authorization", &bearer)],
+            case.body.as_ref().map(Value::to_string),
+        )
+        .await;
+        let error = &answer["error"];
+        let shaped = error["code"].is_string()
+            && error["message"].is_string()
+            && error.get("details").is_some();
+        if status != case.status || error["code"] != case.code || !shaped {
+            failures.push(format!(
+                "{} {uri} as {who}: expected {} {}, got {status} {answer}",
+                case.method, case.status, case.code
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The `x-roles` the API description gives the operation `method template` (path parameters
+/// written `{id}`, no query).
+fn documented_roles(method: &Method, template: &str) -> Option<Vec<Role>> {
+    let document: Value =
+        serde_json::from_str(crate::routes::openapi::DOCUMENT).expect("valid JSON");
+    let paths = document["paths"].as_object()?;
+    let (_, operations) = paths.iter().find(|(path, _)| {
+        let mut generic = String::new();
+        let mut in_parameter = false;
+        for c in path.chars() {
+            match c {
+                '{' => {
+                    in_parameter = true;
+                    generic.push_str("{id}");
+                }
+                '}' => in_parameter = false,
+                _ if in_parameter => {}
+                _ => generic.push(c),
+            }
+        }
+        generic == template
+    })?;
+    let roles = operations[method.as_str().to_lowercase()]["x-roles"].as_array()?;
+    roles
+        .iter()
+        .map(|role| role.as_str()?.parse().ok())
+        .collect()
+}
+
+/// The description and the matrices agree, operation by operation: every role `x-roles` lists
+/// gets past the policy in some row, and where no row lets everyone through to the lookup (so
+/// the role alone decides), no other role does.
+fn documented_as_tested(routes: &[Route]) -> Vec<String> {
+    let mut operations: Vec<(&Method, &str)> = Vec::new();
+    for route in routes {
+        let operation = (
+            &route.method,
+            route.uri.split('?').next().unwrap_or_default(),
+        );
+        if !operations.contains(&operation) {
+            operations.push(operation);
+        }
+    }
+    let mut failures = Vec::new();
+    for (method, template) in operations {
+        let label = format!("{method} {template}");
+        let Some(documented) = documented_roles(method, template) else {
+            failures.push(format!("{label}: no x-roles in the API description"));
+            continue;
+        };
+        let rows: Vec<&Route> = routes
+            .iter()
+            .filter(|r| r.method == *method && r.uri.split('?').next() == Some(template))
+            .collect();
+        let passing = |role: Role| rows.iter().any(|r| r.passes.iter().any(|w| w.role == role));
+        let decided_by_role = rows.iter().all(|r| r.passes != EVERYONE);
+        for role in [Role::Candidate, Role::Employer, Role::Admin, Role::Auditor] {
+            if documented.contains(&role) && !passing(role) {
+                failures.push(format!(
+                    "{label}: x-roles lists {role}, whom the policy refuses"
+                ));
+            }
+            if decided_by_role && !documented.contains(&role) && passing(role) {
+                failures.push(format!("{label}: {role} gets through but x-roles omits it"));
+            }
+        }
+    }
+    failures
+}

@@ -30,7 +30,8 @@ impl CommandContext {
         }
     }
 
-    pub(crate) fn metadata(&self, command: &str) -> HashMap<String, String> {
+    /// The metadata every event `command` produces carries.
+    pub(crate) fn metadata(&self, command: &impl domain::Command) -> HashMap<String, String> {
         HashMap::from([
             (
                 metadata::ACTOR_SUBJECT.into(),
@@ -40,7 +41,7 @@ impl CommandContext {
             (metadata::CORRELATION_ID.into(), self.correlation_id.clone()),
             (metadata::CAUSATION_ID.into(), self.causation_id.clone()),
             (metadata::REQUEST_ID.into(), self.request_id.clone()),
-            (metadata::COMMAND.into(), command.into()),
+            (metadata::COMMAND.into(), command.name().into()),
         ])
     }
 }

@@ -45,6 +45,52 @@ pub async fn drop_database(url: &str, name: &str) -> Result<(), crate::Error> {
     Ok(())
 }
 
+/// A database of a test's or a benchmark's own, migrated: `hirestream_<what>_<id>` on the
+/// server `url` points at. Drop it with [`ScratchDatabase::drop_database`]; a failed test that skips
+/// that leaves it for inspection.
+#[derive(Debug)]
+pub struct ScratchDatabase {
+    id: uuid::Uuid,
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    pub async fn create(url: &str, what: &str) -> Result<Self, crate::Error> {
+        let id = uuid::Uuid::new_v4();
+        let name = format!("hirestream_{what}_{}", id.simple());
+        let scratch_url = create_database(url, &name).await?;
+        let pool = connect(&scratch_url, 1).await?;
+        let migrated = migrate(&pool).await;
+        pool.close().await;
+        let scratch = Self {
+            id,
+            server: url.to_owned(),
+            name,
+            url: scratch_url,
+        };
+        if let Err(error) = migrated {
+            scratch.drop_database().await.ok();
+            return Err(error);
+        }
+        Ok(scratch)
+    }
+
+    /// A random id, unique to this database, for naming what goes with it (topics, files).
+    pub fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn drop_database(self) -> Result<(), crate::Error> {
+        drop_database(&self.server, &self.name).await
+    }
+}
+
 /// Connection options for `url`, after checking that `name` is a plain identifier (it is
 /// spliced into DDL, which takes no parameters).
 fn server_options(url: &str, name: &str) -> Result<PgConnectOptions, crate::Error> {

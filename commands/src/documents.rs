@@ -91,10 +91,7 @@ impl CommandService {
             .execute(
                 &id.to_string(),
                 DocumentCommand::RequestDocument(command),
-                ctx.metadata(match request.kind {
-                    DocumentKind::Resume => "GenerateResume",
-                    DocumentKind::CoverLetter => "GenerateCoverLetter",
-                }),
+                ctx,
             )
             .await
     }
@@ -146,11 +143,7 @@ impl CommandService {
             completed_by: ctx.actor,
         });
         self.documents
-            .execute(
-                &document_id.to_string(),
-                command,
-                ctx.metadata("CompleteDocument"),
-            )
+            .execute(&document_id.to_string(), command, ctx)
             .await
     }
 
@@ -171,11 +164,7 @@ impl CommandService {
             failed_by: ctx.actor,
         });
         self.documents
-            .execute(
-                &document_id.to_string(),
-                command,
-                ctx.metadata("FailDocument"),
-            )
+            .execute(&document_id.to_string(), command, ctx)
             .await
     }
 }

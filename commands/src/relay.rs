@@ -29,6 +29,7 @@ use sqlx::postgres::PgListener;
 use sqlx::types::Json;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use crate::health::PartHealth;
 use crate::wake::EVENTS_CHANNEL;
@@ -261,35 +262,40 @@ impl Relay {
                 continue;
             }
 
-            let new_types: Vec<&str> = batch
-                .iter()
-                .map(|e| e.aggregate_type.as_str())
-                .filter(|t| !known_topics.contains(*t))
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect();
-            if !new_types.is_empty() {
-                self.config.kafka.ensure_topics(&new_types).await?;
-                known_topics.extend(new_types.into_iter().map(str::to_owned));
-            }
+            let published = async {
+                let new_types: Vec<&str> = batch
+                    .iter()
+                    .map(|e| e.aggregate_type.as_str())
+                    .filter(|t| !known_topics.contains(*t))
+                    .collect::<HashSet<_>>()
+                    .into_iter()
+                    .collect();
+                if !new_types.is_empty() {
+                    self.config.kafka.ensure_topics(&new_types).await?;
+                    known_topics.extend(new_types.into_iter().map(str::to_owned));
+                }
 
-            // A batch in flight is finished even when shutdown is requested meanwhile, so
-            // its checkpoint is recorded.
-            self.publish(&producer, &batch).await?;
-            let last = batch.last().map_or(checkpoint, |e| Checkpoint {
-                tx_id: e.tx_id,
-                global_position: e.global_position,
-            });
-            sqlx::query(UPDATE_CHECKPOINT)
-                .bind(&self.config.name)
-                .bind(last.tx_id)
-                .bind(last.global_position)
-                .bind(batch.len() as i64)
-                .execute(&mut conn)
+                // A batch in flight is finished even when shutdown is requested meanwhile, so
+                // its checkpoint is recorded.
+                self.publish(&producer, &batch).await?;
+                let last = batch.last().map_or(checkpoint, |e| Checkpoint {
+                    tx_id: e.tx_id,
+                    global_position: e.global_position,
+                });
+                sqlx::query(UPDATE_CHECKPOINT)
+                    .bind(&self.config.name)
+                    .bind(last.tx_id)
+                    .bind(last.global_position)
+                    .bind(batch.len() as i64)
+                    .execute(&mut conn)
+                    .await?;
+                tracing::debug!(checkpoint = ?last, "batch published");
+                Ok::<_, Error>(last)
+            };
+            checkpoint = published
+                .instrument(batch_span(&self.config.name, &batch))
                 .await?;
-            checkpoint = last;
             self.health.progressed();
-            tracing::debug!(published = batch.len(), ?checkpoint, "batch published");
         }
         // Closing the session releases the lock for a standby.
         conn.close().await?;
@@ -365,6 +371,46 @@ impl Relay {
         }
         Ok(())
     }
+}
+
+/// The span a batch is published in: the relay, how many events it holds and the global
+/// positions of its first and last (in the relay's order); and the aggregate id and
+/// correlation id when every event of the batch shares one (a batch that one request wrote).
+fn batch_span(relay: &str, batch: &[EventRow]) -> tracing::Span {
+    let span = tracing::info_span!(
+        "relay_batch",
+        relay,
+        events = batch.len(),
+        first_position = batch.first().map(|e| e.global_position),
+        last_position = batch.last().map(|e| e.global_position),
+        aggregate_id = tracing::field::Empty,
+        correlation_id = tracing::field::Empty,
+    );
+    if let Some(aggregate_id) = shared(batch, |e| Some(e.aggregate_id.as_str())) {
+        span.record("aggregate_id", aggregate_id);
+    }
+    fn correlation_id(e: &EventRow) -> Option<&str> {
+        e.metadata
+            .0
+            .get(domain::published::metadata::CORRELATION_ID)
+            .map(String::as_str)
+    }
+    if let Some(correlation_id) = shared(batch, correlation_id) {
+        span.record("correlation_id", correlation_id);
+    }
+    span
+}
+
+/// The value every row has, if they all have the same one.
+fn shared<'a>(
+    batch: &'a [EventRow],
+    value: impl Fn(&'a EventRow) -> Option<&'a str>,
+) -> Option<&'a str> {
+    let (first, rest) = batch.split_first()?;
+    let first = value(first)?;
+    rest.iter()
+        .all(|e| value(e) == Some(first))
+        .then_some(first)
 }
 
 /// The message value (the event as JSON) and its headers: CloudEvents' Kafka binding plus

@@ -65,9 +65,8 @@ impl CommandService {
         cmd: RegisterCandidate,
     ) -> Result<Committed, Error> {
         let id = cmd.candidate_id.to_string();
-        let metadata = ctx.metadata("RegisterCandidate");
         self.candidates
-            .execute(&id, CandidateCommand::RegisterCandidate(cmd), metadata)
+            .execute(&id, CandidateCommand::RegisterCandidate(cmd), ctx)
             .await
     }
 
@@ -78,9 +77,8 @@ impl CommandService {
         cmd: RegisterEmployer,
     ) -> Result<Committed, Error> {
         let id = cmd.employer_id.to_string();
-        let metadata = ctx.metadata("RegisterEmployer");
         self.employers
-            .execute(&id, EmployerCommand::RegisterEmployer(cmd), metadata)
+            .execute(&id, EmployerCommand::RegisterEmployer(cmd), ctx)
             .await
     }
 
@@ -92,9 +90,7 @@ impl CommandService {
     ) -> Result<Committed, Error> {
         let id = cmd.candidate_id.to_string();
         let command = CandidateCommand::UpdateCandidateProfile(cmd);
-        self.candidates
-            .execute(&id, command, ctx.metadata("UpdateCandidateProfile"))
-            .await
+        self.candidates.execute(&id, command, ctx).await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %cmd.candidate_id, correlation_id = %ctx.correlation_id))]
@@ -105,9 +101,7 @@ impl CommandService {
     ) -> Result<Committed, Error> {
         let id = cmd.candidate_id.to_string();
         let command = CandidateCommand::ValidateCandidate(cmd);
-        self.candidates
-            .execute(&id, command, ctx.metadata("ValidateCandidate"))
-            .await
+        self.candidates.execute(&id, command, ctx).await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %cmd.employer_id, correlation_id = %ctx.correlation_id))]
@@ -118,9 +112,7 @@ impl CommandService {
     ) -> Result<Committed, Error> {
         let id = cmd.employer_id.to_string();
         let command = EmployerCommand::UpdateEmployerProfile(cmd);
-        self.employers
-            .execute(&id, command, ctx.metadata("UpdateEmployerProfile"))
-            .await
+        self.employers.execute(&id, command, ctx).await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %cmd.job_id, correlation_id = %ctx.correlation_id))]
@@ -131,7 +123,7 @@ impl CommandService {
     ) -> Result<Committed, Error> {
         let id = cmd.job_id.to_string();
         self.jobs
-            .execute(&id, JobCommand::UpdateJob(cmd), ctx.metadata("UpdateJob"))
+            .execute(&id, JobCommand::UpdateJob(cmd), ctx)
             .await
     }
 
@@ -163,9 +155,7 @@ impl CommandService {
             submitted_by: ctx.actor,
         });
         let id = application_id(candidate_id, job_id).to_string();
-        self.applications
-            .execute(&id, command, ctx.metadata("SubmitApplication"))
-            .await
+        self.applications.execute(&id, command, ctx).await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %application_id, correlation_id = %ctx.correlation_id))]
@@ -181,11 +171,7 @@ impl CommandService {
             changed_by: ctx.actor,
         });
         self.applications
-            .execute(
-                &application_id.to_string(),
-                command,
-                ctx.metadata("ChangeApplicationStatus"),
-            )
+            .execute(&application_id.to_string(), command, ctx)
             .await
     }
 
@@ -200,11 +186,7 @@ impl CommandService {
             withdrawn_by: ctx.actor,
         });
         self.applications
-            .execute(
-                &application_id.to_string(),
-                command,
-                ctx.metadata("WithdrawApplication"),
-            )
+            .execute(&application_id.to_string(), command, ctx)
             .await
     }
 
@@ -218,10 +200,7 @@ impl CommandService {
             .into());
         }
         let id = cmd.job_id.to_string();
-        let metadata = ctx.metadata("PostJob");
-        self.jobs
-            .execute(&id, JobCommand::PostJob(cmd), metadata)
-            .await
+        self.jobs.execute(&id, JobCommand::PostJob(cmd), ctx).await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %job_id, correlation_id = %ctx.correlation_id))]
@@ -230,8 +209,7 @@ impl CommandService {
             job_id,
             closed_by: ctx.actor,
         });
-        let metadata = ctx.metadata("CloseJob");
-        self.jobs.execute(&job_id.to_string(), cmd, metadata).await
+        self.jobs.execute(&job_id.to_string(), cmd, ctx).await
     }
 
     /// A candidate likes or passes on a job.
@@ -252,9 +230,7 @@ impl CommandService {
             swiped_by: ctx.actor,
         });
         let id = pairing_id(candidate_id, job_id).to_string();
-        self.pairings
-            .execute(&id, cmd, ctx.metadata("SwipeJob"))
-            .await
+        self.pairings.execute(&id, cmd, ctx).await
     }
 
     /// An employer likes or passes on a candidate for one of its jobs.
@@ -276,9 +252,7 @@ impl CommandService {
             swiped_by: ctx.actor,
         });
         let id = pairing_id(candidate_id, job_id).to_string();
-        self.pairings
-            .execute(&id, cmd, ctx.metadata("SwipeCandidate"))
-            .await
+        self.pairings.execute(&id, cmd, ctx).await
     }
 
     /// Credits bought through the payment provider, for the candidate's wallet.
@@ -288,13 +262,8 @@ impl CommandService {
         ctx: &CommandContext,
         cmd: PurchaseCredits,
     ) -> Result<Committed, Error> {
-        self.wallet_command(
-            ctx,
-            cmd.wallet_id,
-            WalletCommand::PurchaseCredits(cmd),
-            "PurchaseCredits",
-        )
-        .await
+        self.wallet_command(ctx, cmd.wallet_id, WalletCommand::PurchaseCredits(cmd))
+            .await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %cmd.wallet_id, correlation_id = %ctx.correlation_id))]
@@ -303,13 +272,8 @@ impl CommandService {
         ctx: &CommandContext,
         cmd: GrantCredits,
     ) -> Result<Committed, Error> {
-        self.wallet_command(
-            ctx,
-            cmd.wallet_id,
-            WalletCommand::GrantCredits(cmd),
-            "GrantCredits",
-        )
-        .await
+        self.wallet_command(ctx, cmd.wallet_id, WalletCommand::GrantCredits(cmd))
+            .await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %cmd.wallet_id, correlation_id = %ctx.correlation_id))]
@@ -318,13 +282,8 @@ impl CommandService {
         ctx: &CommandContext,
         cmd: ChargeCredits,
     ) -> Result<Committed, Error> {
-        self.wallet_command(
-            ctx,
-            cmd.wallet_id,
-            WalletCommand::ChargeCredits(cmd),
-            "ChargeCredits",
-        )
-        .await
+        self.wallet_command(ctx, cmd.wallet_id, WalletCommand::ChargeCredits(cmd))
+            .await
     }
 
     #[instrument(skip_all, fields(aggregate_id = %cmd.wallet_id, correlation_id = %ctx.correlation_id))]
@@ -333,13 +292,8 @@ impl CommandService {
         ctx: &CommandContext,
         cmd: RefundCredits,
     ) -> Result<Committed, Error> {
-        self.wallet_command(
-            ctx,
-            cmd.wallet_id,
-            WalletCommand::RefundCredits(cmd),
-            "RefundCredits",
-        )
-        .await
+        self.wallet_command(ctx, cmd.wallet_id, WalletCommand::RefundCredits(cmd))
+            .await
     }
 
     /// A wallet belongs to a registered candidate and has the candidate's id.
@@ -348,11 +302,10 @@ impl CommandService {
         ctx: &CommandContext,
         wallet_id: Uuid,
         command: WalletCommand,
-        name: &str,
     ) -> Result<Committed, Error> {
         self.require_candidate(wallet_id).await?;
         self.wallets
-            .execute(&wallet_id.to_string(), command, ctx.metadata(name))
+            .execute(&wallet_id.to_string(), command, ctx)
             .await
     }
 

@@ -13,6 +13,7 @@ use postgres_es::PostgresEventRepository;
 use serde::Serialize;
 use sqlx::PgPool;
 
+use crate::context::CommandContext;
 use crate::wake::AppendBell;
 use crate::Error;
 
@@ -61,7 +62,7 @@ impl<A: Aggregate> std::fmt::Debug for Store<A> {
 impl<A> Store<A>
 where
     A: Aggregate<Error = DomainError, Services = ()> + Clone,
-    A::Command: Clone,
+    A::Command: domain::Command + Clone,
 {
     pub fn new(pool: PgPool, max_attempts: u32) -> Self {
         let repo = PostgresEventRepository::new(pool.clone()).with_tables("events", "snapshots");
@@ -167,8 +168,9 @@ where
         &self,
         aggregate_id: &str,
         command: A::Command,
-        metadata: HashMap<String, String>,
+        ctx: &CommandContext,
     ) -> Result<Committed, Error> {
+        let metadata = ctx.metadata(&command);
         let turn = self.turn(aggregate_id);
         let _turn = turn.lock().await;
         let mut attempt = 0;
@@ -265,8 +267,14 @@ fn store_error(error: AggregateError<DomainError>) -> Error {
     match error {
         AggregateError::UserError(e) => Error::Domain(e),
         AggregateError::AggregateConflict => Error::Store("unexpected conflict on load".into()),
-        AggregateError::DatabaseConnectionError(e)
-        | AggregateError::DeserializationError(e)
-        | AggregateError::UnexpectedError(e) => Error::Store(e),
+        // A database error stays one, so that callers can tell an outage (a pool that timed
+        // out, a connection lost) from a fault of the store.
+        AggregateError::DatabaseConnectionError(e) | AggregateError::UnexpectedError(e) => {
+            match e.downcast::<sqlx::Error>() {
+                Ok(e) => Error::Database(*e),
+                Err(e) => Error::Store(e),
+            }
+        }
+        AggregateError::DeserializationError(e) => Error::Store(e),
     }
 }

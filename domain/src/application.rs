@@ -73,6 +73,12 @@ pub enum ApplicationCommand {
     WithdrawApplication(WithdrawApplication),
 }
 
+crate::domain_command!(ApplicationCommand {
+    SubmitApplication,
+    ChangeApplicationStatus,
+    WithdrawApplication
+});
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubmitApplication {
     pub candidate_id: Uuid,

@@ -19,6 +19,12 @@ pub enum CandidateCommand {
     ValidateCandidate(ValidateCandidate),
 }
 
+crate::domain_command!(CandidateCommand {
+    RegisterCandidate,
+    UpdateCandidateProfile,
+    ValidateCandidate
+});
+
 /// What a candidate tells about itself; replaced as a whole on each update.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CandidateProfile {

@@ -61,6 +61,21 @@ pub enum DocumentCommand {
     FailDocument(FailDocument),
 }
 
+/// A request is recorded as the generation the candidate asked for (`GenerateResume`,
+/// `GenerateCoverLetter`), the names the product speaks of.
+impl crate::Command for DocumentCommand {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::RequestDocument(request) => match request.kind {
+                DocumentKind::Resume => "GenerateResume",
+                DocumentKind::CoverLetter => "GenerateCoverLetter",
+            },
+            Self::CompleteDocument(_) => "CompleteDocument",
+            Self::FailDocument(_) => "FailDocument",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RequestDocument {
     pub document_id: Uuid,
@@ -320,6 +335,16 @@ mod tests {
             instructions: Some(" Keep it to one page ".into()),
             requested_by: Actor::new(CANDIDATE, Role::Candidate),
         })
+    }
+
+    #[test]
+    fn a_request_is_recorded_as_the_generation_asked_for() {
+        use crate::Command;
+        assert_eq!(request(DocumentKind::Resume).name(), "GenerateResume");
+        assert_eq!(
+            request(DocumentKind::CoverLetter).name(),
+            "GenerateCoverLetter"
+        );
     }
 
     fn requested() -> DocumentEvent {

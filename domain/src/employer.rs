@@ -15,6 +15,11 @@ pub enum EmployerCommand {
     UpdateEmployerProfile(UpdateEmployerProfile),
 }
 
+crate::domain_command!(EmployerCommand {
+    RegisterEmployer,
+    UpdateEmployerProfile
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmployerProfile {
     pub name: String,

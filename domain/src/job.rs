@@ -16,6 +16,12 @@ pub enum JobCommand {
     CloseJob(CloseJob),
 }
 
+crate::domain_command!(JobCommand {
+    PostJob,
+    UpdateJob,
+    CloseJob
+});
+
 /// Where a posting came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

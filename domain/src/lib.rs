@@ -26,6 +26,27 @@ macro_rules! domain_event {
     };
 }
 
+/// Implements [`Command`] for a command enum whose variants each wrap the struct of the same
+/// name: a command is recorded under its variant's name, so no name is written by hand.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! domain_command {
+    ($command:ident { $($variant:ident),+ $(,)? }) => {
+        impl $crate::Command for $command {
+            fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$variant(_) => stringify!($variant),)+
+                }
+            }
+        }
+    };
+}
+
+/// A command as the event store records it: the name that goes into its events' metadata.
+pub trait Command {
+    fn name(&self) -> &'static str;
+}
+
 pub mod actor;
 pub mod application;
 pub mod candidate;

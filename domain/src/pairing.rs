@@ -52,6 +52,11 @@ pub enum PairingCommand {
     SwipeCandidate(SwipeCandidate),
 }
 
+crate::domain_command!(PairingCommand {
+    SwipeJob,
+    SwipeCandidate
+});
+
 /// A candidate swipes on a job. `job` is the job as the write side found it, `None` when no
 /// such job was ever posted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,13 @@ pub enum WalletCommand {
     RefundCredits(RefundCredits),
 }
 
+crate::domain_command!(WalletCommand {
+    PurchaseCredits,
+    GrantCredits,
+    ChargeCredits,
+    RefundCredits
+});
+
 /// Credits bought through the payment provider; `payment_reference` (the checkout session)
 /// makes it idempotent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

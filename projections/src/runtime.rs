@@ -339,44 +339,66 @@ impl<P: Projection> Projector<P> {
         batch: &[BorrowedMessage<'_>],
         shutdown: &CancellationToken,
     ) -> Result<(), Error> {
-        loop {
-            match self.apply_batch(batch).await {
-                Ok(outcome) => {
-                    tracing::debug!(projection = P::NAME, ?outcome, "batch applied");
-                    return Ok(());
-                }
-                Err(error) if error.is_transient() => {
-                    tracing::warn!(projection = P::NAME, %error, "batch failed, retrying");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Err(error),
-                        _ = tokio::time::sleep(self.config.retry_backoff) => {}
+        let Ok(events) = batch.iter().map(decode).collect::<Result<Vec<_>, _>>() else {
+            return self.apply_one_by_one(batch).await;
+        };
+        async {
+            loop {
+                match self.apply_events_counted(&events).await {
+                    Ok(outcome) => {
+                        tracing::debug!(?outcome, "batch applied");
+                        return Ok(());
                     }
-                }
-                Err(_) => {
-                    // One message cannot be read. Apply the others one by one and skip it.
-                    for message in batch {
-                        if let Err(error) = self.apply_batch(std::slice::from_ref(message)).await {
-                            if error.is_transient() {
-                                return Err(error);
-                            }
-                            tracing::error!(projection = P::NAME, error = %error_chain(&error), "skipping unreadable event");
+                    Err(error) if error.is_transient() => {
+                        tracing::warn!(error = %error_chain(&error), "batch failed, retrying");
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return Err(error),
+                            _ = tokio::time::sleep(self.config.retry_backoff) => {}
                         }
                     }
-                    return Ok(());
+                    Err(_) => return self.apply_one_by_one(batch).await,
                 }
             }
         }
+        .instrument(batch_span(P::NAME, &events))
+        .await
     }
 
-    async fn apply_batch(&self, batch: &[BorrowedMessage<'_>]) -> Result<BatchOutcome, Error> {
-        let events = batch.iter().map(decode).collect::<Result<Vec<_>, _>>()?;
-        self.apply_events_counted(&events).await
+    /// Applies each message of a batch that holds one that cannot be read or applied, and
+    /// skips those: retrying cannot make them readable.
+    async fn apply_one_by_one(&self, batch: &[BorrowedMessage<'_>]) -> Result<(), Error> {
+        for message in batch {
+            let event = match decode(message) {
+                Ok(event) => event,
+                Err(error) => {
+                    tracing::error!(projection = P::NAME, error = %error_chain(&error), "skipping unreadable event");
+                    continue;
+                }
+            };
+            let span = event_span(P::NAME, &event);
+            let applied = self
+                .apply_events_counted(std::slice::from_ref(&event))
+                .instrument(span.clone())
+                .await;
+            match applied {
+                Ok(_) => {}
+                Err(error) if error.is_transient() => return Err(error),
+                Err(error) => span.in_scope(
+                    || tracing::error!(error = %error_chain(&error), "skipping unreadable event"),
+                ),
+            }
+        }
+        Ok(())
     }
 
     /// Applies events in one transaction, as a batch read from the topics would be; events
     /// already applied are skipped. Returns how many were applied.
     pub async fn apply_events(&self, events: &[PublishedEvent]) -> Result<usize, Error> {
-        Ok(self.apply_events_counted(events).await?.applied)
+        let outcome = self
+            .apply_events_counted(events)
+            .instrument(batch_span(P::NAME, events))
+            .await?;
+        Ok(outcome.applied)
     }
 
     async fn apply_events_counted(&self, events: &[PublishedEvent]) -> Result<BatchOutcome, Error> {
@@ -558,8 +580,50 @@ pub fn event_span(projection: &'static str, event: &PublishedEvent) -> tracing::
         projection,
         aggregate_id = %event.aggregate_id,
         event_type = %event.event_type,
-        correlation_id = event.metadata.get(domain::published::metadata::CORRELATION_ID).map(String::as_str),
+        correlation_id = correlation_id(event),
     )
+}
+
+/// The span a batch is applied in: the projection, how many events it holds and the global
+/// positions of its first and last; and the aggregate id and correlation id when every event
+/// of the batch shares one (a batch that one request caused), so the lines of its rescoring,
+/// retries and failures carry them.
+pub fn batch_span(projection: &'static str, events: &[PublishedEvent]) -> tracing::Span {
+    let span = tracing::info_span!(
+        "project_batch",
+        projection,
+        events = events.len(),
+        first_position = events.first().map(|e| e.global_position),
+        last_position = events.last().map(|e| e.global_position),
+        aggregate_id = tracing::field::Empty,
+        correlation_id = tracing::field::Empty,
+    );
+    if let Some(aggregate_id) = shared(events, |e| Some(e.aggregate_id.as_str())) {
+        span.record("aggregate_id", aggregate_id);
+    }
+    if let Some(correlation_id) = shared(events, correlation_id) {
+        span.record("correlation_id", correlation_id);
+    }
+    span
+}
+
+fn correlation_id(event: &PublishedEvent) -> Option<&str> {
+    event
+        .metadata
+        .get(domain::published::metadata::CORRELATION_ID)
+        .map(String::as_str)
+}
+
+/// The value every event has, if they all have the same one.
+fn shared<'a>(
+    events: &'a [PublishedEvent],
+    value: impl Fn(&'a PublishedEvent) -> Option<&'a str>,
+) -> Option<&'a str> {
+    let (first, rest) = events.split_first()?;
+    let first = value(first)?;
+    rest.iter()
+        .all(|e| value(e) == Some(first))
+        .then_some(first)
 }
 
 /// A consumer in `group` subscribed to the topics of `aggregate_types`, starting from the

@@ -69,7 +69,7 @@ pub fn ledger_parts() -> Parts {
     Parts {
         api: true,
         relay: true,
-        projectors: vec!["ledger".into()],
+        projectors: vec![api::consumer::Consumer::Ledger],
     }
 }
 

@@ -7,11 +7,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use api::auth::TokenKeys;
-pub use api::bench::broker::LocalBroker;
 use api::process::{self, Parts, Started};
 use api::Settings;
 use commands::CommandContext;
 use domain::{Actor, Role};
+pub use hirestream_bench::broker::LocalBroker;
+use hirestream_bench::Scratch;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -28,25 +29,18 @@ pub struct TestEnv {
     pub settings: Settings,
     pub pool: PgPool,
     pub keys: TokenKeys,
-    database: String,
-    server_url: String,
+    scratch: Scratch,
 }
 
 impl TestEnv {
-    /// A fresh, migrated database and a fresh topic prefix.
+    /// A fresh, migrated database, a fresh topic prefix and vector-index directory.
     pub async fn new() -> Self {
         let base = Settings::load(None).expect("settings load");
-        let server_url = base.database.url.expose().to_owned();
-        let id = Uuid::new_v4().simple().to_string();
-        let database = format!("hirestream_test_{id}");
-        let url = commands::db::create_database(&server_url, &database)
+        let scratch = Scratch::create(&base, "t")
             .await
             .expect("create test database");
-
-        let mut settings = base;
-        settings.database.url = api::settings::Secret::new(url);
+        let mut settings = scratch.settings.clone();
         settings.database.max_connections = 30;
-        settings.kafka.topic_prefix = format!("t{}", &id[..12]);
         settings.http.addr = "127.0.0.1:0".into();
         settings.relay.idle_poll_ms = 50;
         // A loaded CI machine can take seconds to start a consumer group.
@@ -57,23 +51,17 @@ impl TestEnv {
         settings.log.filter = "warn".into();
         // The tests sign tokens and webhooks with the public development secrets.
         settings.dev_mode = true;
-        settings.matching.data_dir = std::env::temp_dir()
-            .join(format!("hirestream-vectors-{id}"))
-            .display()
-            .to_string();
         api::telemetry::init(&settings.log);
 
         let pool = process::connect(&settings)
             .await
             .expect("connect test database");
-        commands::db::migrate(&pool).await.expect("migrate");
         let keys = TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes());
         Self {
             settings,
             pool,
             keys,
-            database,
-            server_url,
+            scratch,
         }
     }
 
@@ -109,10 +97,7 @@ impl TestEnv {
     /// Drops the test database. A failing test skips this and leaves it for inspection.
     pub async fn cleanup(self) {
         self.pool.close().await;
-        std::fs::remove_dir_all(&self.settings.matching.data_dir).ok();
-        commands::db::drop_database(&self.server_url, &self.database)
-            .await
-            .ok();
+        self.scratch.drop_database().await.ok();
     }
 }
 

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use axum::Router;
 use domain::application::ApplicationStatus;
-use domain::Role;
 use projections::applications::{
     self, ApplicationList, ApplicationView, ApplicationsOf, ApplicationsProjector,
 };
@@ -13,9 +12,10 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{page_cursor, page_limit, AfterQuery};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Json, Path, Query};
 use crate::position::{reflect, Written};
+use crate::read_policy::{self, Parties, Read};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -33,18 +33,7 @@ async fn mine(
     caller: Caller,
     Query(query): Query<ApplicationsQuery>,
 ) -> Result<axum::Json<ApplicationList>, ApiError> {
-    let candidate_id = match (caller.actor.role, query.candidate_id) {
-        (Role::Candidate, None) => caller.actor.subject,
-        (_, Some(id)) if caller.actor.reads_everything() => id,
-        (Role::Admin | Role::Auditor, None) => {
-            return Err(ApiError::bad_request("invalid_query", "name candidate_id"))
-        }
-        _ => {
-            return Err(ApiError::forbidden(
-                "candidates list their own applications; employers list a job's",
-            ))
-        }
-    };
+    let candidate_id = read_policy::whose_applications(caller.actor, query.candidate_id)?;
     list_applications(&state, ApplicationsOf::Candidate(candidate_id), &query).await
 }
 
@@ -55,22 +44,18 @@ async fn show(
     Path(application_id): Path<Uuid>,
     Query(query): Query<AfterQuery>,
 ) -> Result<axum::Json<ApplicationView>, ApiError> {
+    read_policy::may_ask(caller.actor, Read::Application)?;
     reflect::<ApplicationsProjector>(&state, query.after.as_deref()).await?;
     let view = applications::application(&state.pool, application_id)
         .await?
         .ok_or_else(|| {
             ApiError::not_found(format!("application {application_id} does not exist"))
         })?;
-    let party = match caller.actor.role {
-        Role::Candidate => caller.actor.subject == view.candidate_id,
-        Role::Employer => caller.actor.subject == view.employer_id,
-        _ => caller.actor.reads_everything(),
-    };
-    if !party {
-        return Err(ApiError::forbidden(
-            "only the parties to an application see it",
-        ));
-    }
+    read_policy::may_read(
+        caller.actor,
+        Read::Application,
+        Parties::both(view.candidate_id, view.employer_id),
+    )?;
     Ok(axum::Json(view))
 }
 
@@ -89,7 +74,7 @@ async fn change_status(
 ) -> Result<axum::Json<Written>, ApiError> {
     if body.status == ApplicationStatus::Withdrawn {
         return Err(ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "the candidate withdraws with POST /applications/{id}/withdraw",
         ));
     }
@@ -144,7 +129,7 @@ pub(crate) async fn list_applications(
     ];
     if status.is_some_and(|s| !STATUSES.contains(&s)) {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("status is one of {}", STATUSES.join(", ")),
         ));
     }
@@ -152,4 +137,62 @@ pub(crate) async fn list_applications(
     Ok(axum::Json(
         applications::list(&state.pool, of, status, after, limit).await?,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use serde_json::json;
+
+    use crate::testing::*;
+
+    #[tokio::test]
+    async fn each_role_is_refused_or_let_through_before_the_application_is_looked_up() {
+        assert_role_matrix(vec![
+            // Admins and auditors must name the candidate (a 400 below).
+            Route::get("/applications", &[CANDIDATE, OTHER_CANDIDATE]).asked_by(&PARTIES),
+            Route::get("/applications?candidate_id={id}", &[ADMIN, AUDITOR]),
+            // Only the application names its parties: every caller gets as far as it.
+            Route::get("/applications/{id}", &EVERYONE),
+            Route::with(
+                Method::POST,
+                "/applications/{id}/status",
+                json!({"status": "screening"}),
+                &EVERYONE,
+            ),
+            Route::with(
+                Method::POST,
+                "/applications/{id}/withdraw",
+                json!({}),
+                &EVERYONE,
+            ),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_are_4xx_of_the_one_shape() {
+        let mut cases = vec![
+            bad_get("/applications?limit=0", 400, "invalid_query"),
+            bad_get("/applications?limit=201", 400, "invalid_query"),
+            bad_get("/applications?cursor=nonsense", 400, "invalid_query"),
+            bad_get("/applications?status=pending", 400, "invalid_query"),
+            bad_get("/applications?after=nonsense", 400, "invalid_position"),
+            bad_get(
+                "/applications?after=wallet:x:1",
+                400,
+                "unsupported_position",
+            ),
+            bad_get("/applications?status=%00", 400, "invalid_text"),
+        ];
+        cases.push(Refusal {
+            method: Method::POST,
+            uri: "/applications/{id}/status",
+            body: Some(json!({"status": "withdrawn"})),
+            status: 400,
+            code: "invalid_body",
+        });
+        assert_refusals(CANDIDATE, cases).await;
+        assert_refusals(ADMIN, vec![bad_get("/applications", 400, "invalid_query")]).await;
+    }
 }

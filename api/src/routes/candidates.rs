@@ -14,6 +14,7 @@ use super::{acting_for, AfterQuery};
 use crate::error::ApiError;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::position::{reflect, Written};
+use crate::read_policy::{self, Access, Parties, Read};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -25,22 +26,23 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The candidate itself, admins and auditors see everything; employers see the profile
-/// without the email address; other candidates see nothing.
+/// without the email address; other candidates see nothing (see [`read_policy`]).
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
     Path(candidate_id): Path<Uuid>,
     Query(query): Query<AfterQuery>,
 ) -> Result<axum::Json<CandidateView>, ApiError> {
-    let full = caller.actor.reads_everything() || caller.actor.subject == candidate_id;
-    if !full && caller.actor.role != Role::Employer {
-        return Err(ApiError::forbidden("candidates see only their own profile"));
-    }
+    let access = read_policy::may_read(
+        caller.actor,
+        Read::CandidateProfile,
+        Parties::candidate(candidate_id),
+    )?;
     reflect::<ProfilesProjector>(&state, query.after.as_deref()).await?;
     let mut view = profiles::candidate(&state.pool, candidate_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("candidate {candidate_id} does not exist")))?;
-    if !full {
+    if access == Access::WithoutContact {
         view.email = String::new();
     }
     Ok(axum::Json(view))
@@ -121,4 +123,80 @@ async fn register(
         .register_candidate(&caller.context, command)
         .await?;
     Ok((StatusCode::CREATED, axum::Json(committed.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use serde_json::json;
+
+    use crate::testing::*;
+
+    fn profile() -> serde_json::Value {
+        json!({"headline": "h", "skills": [{"name": "Rust", "proficiency": "expert"}],
+               "years_experience": 1, "remote": "remote"})
+    }
+
+    #[tokio::test]
+    async fn each_role_is_refused_or_let_through_before_the_candidate_is_looked_up() {
+        assert_role_matrix(vec![
+            Route::get(
+                "/candidates/{id}",
+                &[CANDIDATE, EMPLOYER, OTHER_EMPLOYER, ADMIN, AUDITOR],
+            ),
+            Route::with(
+                Method::POST,
+                "/candidates",
+                json!({"candidate_id": OWNER, "name": "Ada", "email": "ada@example.com"}),
+                &[CANDIDATE, ADMIN],
+            ),
+            Route::with(
+                Method::PUT,
+                "/candidates/{id}/profile",
+                profile(),
+                &[CANDIDATE, ADMIN],
+            ),
+            Route::with(
+                Method::POST,
+                "/candidates/{id}/validation",
+                json!({"score": 80}),
+                &[ADMIN],
+            ),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_are_400s_of_the_one_shape() {
+        let mut cases = vec![
+            bad_get("/candidates/{id}?after=nonsense", 400, "invalid_position"),
+            bad_get(
+                "/candidates/{id}?after=wallet:x:1",
+                400,
+                "unsupported_position",
+            ),
+            bad_get(
+                "/candidates/{id}?after=profile:x:0",
+                400,
+                "invalid_position",
+            ),
+            bad_get("/candidates/{id}?limit=5", 400, "invalid_query"),
+            bad_get("/candidates/not-a-uuid", 400, "invalid_path"),
+        ];
+        cases.push(Refusal {
+            method: Method::POST,
+            uri: "/candidates",
+            body: Some(json!({"name": "Ada", "email": "ada@example.com"})),
+            status: 400,
+            code: "missing_field",
+        });
+        cases.push(Refusal {
+            method: Method::PUT,
+            uri: "/candidates/{id}/profile",
+            body: Some(json!({"headline": "h"})),
+            status: 422,
+            code: "invalid_body",
+        });
+        assert_refusals(ADMIN, cases).await;
+    }
 }

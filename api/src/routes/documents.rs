@@ -9,16 +9,17 @@ use axum::Router;
 use chrono::NaiveDate;
 use commands::documents::DocumentRequest;
 use domain::document::DocumentKind;
-use domain::{Role, Write};
+use domain::Write;
 use projections::documents::{self, DocumentView, DocumentsProjector, UsageDay};
 use projections::page::Page;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{page_cursor, page_limit, AfterQuery};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Json, Path, Query};
 use crate::position::{reflect, Written};
+use crate::read_policy::{self, Parties, Read};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -35,14 +36,12 @@ pub fn router() -> Router<AppState> {
 
 /// A candidate's documents are its own, an admin's and an auditor's to read.
 fn may_read(caller: &Caller, candidate_id: Uuid) -> Result<(), ApiError> {
-    let own = caller.actor.role == Role::Candidate && caller.actor.subject == candidate_id;
-    if own || caller.actor.reads_everything() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "documents are visible to their candidate, admins and auditors",
-        ))
-    }
+    read_policy::may_read(
+        caller.actor,
+        Read::Documents,
+        Parties::candidate(candidate_id),
+    )
+    .map(|_| ())
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +98,7 @@ async fn view(
     document_id: Uuid,
     after: Option<&str>,
 ) -> Result<DocumentView, ApiError> {
+    read_policy::may_ask(caller.actor, Read::Documents)?;
     reflect::<DocumentsProjector>(state, after).await?;
     let view = documents::document(&state.pool, document_id)
         .await?
@@ -124,7 +124,7 @@ fn content(view: DocumentView) -> Result<String, ApiError> {
         ("ready", Some(content)) => Ok(content),
         ("failed", _) => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "document_failed",
+            ErrorCode::DocumentFailed,
             format!(
                 "the document could not be written: {}",
                 view.failure_reason.unwrap_or_default()
@@ -132,7 +132,7 @@ fn content(view: DocumentView) -> Result<String, ApiError> {
         )),
         _ => Err(ApiError::new(
             StatusCode::CONFLICT,
-            "document_pending",
+            ErrorCode::DocumentPending,
             "the document is still being written; retry shortly",
         )),
     }
@@ -243,7 +243,7 @@ async fn usage(
     may_read(&caller, candidate_id)?;
     if query.from > query.to || (query.to - query.from).num_days() > 366 {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "`from` must not be after `to`, and the period at most a year",
         ));
     }
@@ -253,7 +253,80 @@ async fn usage(
 
 #[cfg(test)]
 mod tests {
+    use axum::http::Method;
+    use serde_json::json;
+
     use super::render_html;
+    use crate::testing::*;
+
+    #[tokio::test]
+    async fn each_role_is_refused_or_let_through_before_any_document_is_looked_up() {
+        const READERS: &[Who] = &[CANDIDATE, ADMIN, AUDITOR];
+        // A document names its candidate only once found; employers never read one.
+        const ANY_CANDIDATE: &[Who] = &[CANDIDATE, OTHER_CANDIDATE, ADMIN, AUDITOR];
+        assert_role_matrix(vec![
+            Route::with(
+                Method::POST,
+                "/candidates/{id}/documents",
+                json!({"kind": "resume", "idempotency_key": "k1"}),
+                &[CANDIDATE, ADMIN],
+            ),
+            Route::get("/candidates/{id}/documents", READERS),
+            Route::get(
+                "/candidates/{id}/usage?from=2026-01-01&to=2026-01-31",
+                READERS,
+            ),
+            Route::get("/documents/{id}", ANY_CANDIDATE),
+            Route::get("/documents/{id}/markdown", ANY_CANDIDATE),
+            Route::get("/documents/{id}/html", ANY_CANDIDATE),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_are_4xx_of_the_one_shape() {
+        let mut cases = vec![
+            bad_get("/candidates/{id}/documents?limit=0", 400, "invalid_query"),
+            bad_get("/candidates/{id}/documents?limit=101", 400, "invalid_query"),
+            bad_get("/candidates/{id}/documents?cursor=x", 400, "invalid_query"),
+            bad_get("/candidates/{id}/documents?kind=poem", 400, "invalid_query"),
+            bad_get(
+                "/candidates/{id}/documents?after=x",
+                400,
+                "invalid_position",
+            ),
+            bad_get(
+                "/candidates/{id}/documents?after=wallet:x:1",
+                400,
+                "unsupported_position",
+            ),
+            bad_get("/candidates/{id}/usage", 400, "invalid_query"),
+            bad_get(
+                "/candidates/{id}/usage?from=2026-02-01&to=2026-01-01",
+                400,
+                "invalid_query",
+            ),
+            bad_get(
+                "/candidates/{id}/usage?from=2024-01-01&to=2026-01-01",
+                400,
+                "invalid_query",
+            ),
+            bad_get("/documents/{id}?after=x", 400, "invalid_position"),
+            bad_get(
+                "/documents/{id}/html?after=job:x:1",
+                400,
+                "unsupported_position",
+            ),
+        ];
+        cases.push(Refusal {
+            method: Method::POST,
+            uri: "/candidates/{id}/documents",
+            body: Some(json!({"kind": "poem", "idempotency_key": "k"})),
+            status: 422,
+            code: "invalid_body",
+        });
+        assert_refusals(CANDIDATE, cases).await;
+    }
 
     #[test]
     fn markdown_renders_and_raw_html_is_escaped() {

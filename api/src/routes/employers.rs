@@ -83,3 +83,52 @@ async fn register(
         .await?;
     Ok((StatusCode::CREATED, axum::Json(committed.into())))
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use serde_json::json;
+
+    use crate::testing::*;
+
+    #[tokio::test]
+    async fn each_role_is_refused_or_let_through_before_the_employer_is_looked_up() {
+        assert_role_matrix(vec![
+            Route::get("/employers/{id}", &EVERYONE),
+            Route::with(
+                Method::POST,
+                "/employers",
+                json!({"employer_id": OWNER, "name": "Acme"}),
+                &[EMPLOYER, ADMIN],
+            ),
+            Route::with(
+                Method::PUT,
+                "/employers/{id}/profile",
+                json!({"name": "Acme", "size": null, "pace": null, "industry": "software"}),
+                &[EMPLOYER, ADMIN],
+            ),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_requests_are_400s_of_the_one_shape() {
+        assert_refusals(
+            EMPLOYER,
+            vec![
+                bad_get("/employers/{id}?after=nonsense", 400, "invalid_position"),
+                bad_get("/employers/{id}?after=job:x:1", 400, "unsupported_position"),
+                bad_get("/employers/{id}?after=%00", 400, "invalid_text"),
+                bad_get("/employers/{id}?cursor=x", 400, "invalid_query"),
+                Refusal {
+                    method: Method::POST,
+                    uri: "/employers",
+                    body: Some(json!({"name": "Acme", "extra": 1})),
+                    status: 422,
+                    code: "invalid_body",
+                },
+            ],
+        )
+        .await;
+    }
+}

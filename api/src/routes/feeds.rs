@@ -6,15 +6,15 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::profile::WorkArrangement;
-use domain::Role;
 use projections::matching::feeds::{self, CandidateEntry, JobEntry, SearchFilter, SearchHit};
 use projections::matching::MatchingProjector;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Path, Query};
 use crate::position::reflect;
+use crate::read_policy::{self, Parties, Read};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -54,10 +54,11 @@ async fn candidate_feed(
     Path(candidate_id): Path<Uuid>,
     Query(query): Query<FeedQuery>,
 ) -> Result<Json<JobFeed>, ApiError> {
-    let own = caller.actor.role == Role::Candidate && caller.actor.subject == candidate_id;
-    if !(own || caller.actor.reads_everything()) {
-        return Err(ApiError::forbidden("a candidate sees only their own feed"));
-    }
+    read_policy::may_read(
+        caller.actor,
+        Read::CandidateFeed,
+        Parties::candidate(candidate_id),
+    )?;
     let limit = super::page_limit(query.limit, 20, MAX_FEED)?;
     reflect::<MatchingProjector>(&state, query.after.as_deref()).await?;
     let jobs = feeds::candidate_feed(&state.pool, candidate_id, limit).await?;
@@ -72,17 +73,17 @@ async fn job_feed(
     Query(query): Query<FeedQuery>,
 ) -> Result<Json<CandidateFeed>, ApiError> {
     let limit = super::page_limit(query.limit, 20, MAX_FEED)?;
+    read_policy::may_ask(caller.actor, Read::JobFeed)?;
     let job = state
         .commands
         .job_ref(job_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("job {job_id} does not exist")))?;
-    let owner = caller.actor.role == Role::Employer && caller.actor.subject == job.employer_id;
-    if !(owner || caller.actor.reads_everything()) {
-        return Err(ApiError::forbidden(format!(
-            "only the employer of job {job_id} sees its candidates"
-        )));
-    }
+    read_policy::may_read(
+        caller.actor,
+        Read::JobFeed,
+        Parties::employer(job.employer_id),
+    )?;
     reflect::<MatchingProjector>(&state, query.after.as_deref()).await?;
     let candidates = feeds::job_feed(&state.pool, job_id, limit).await?;
     Ok(Json(CandidateFeed { candidates }))
@@ -117,13 +118,13 @@ async fn search_jobs(
     let text = query.q.trim();
     if text.is_empty() || text.chars().count() > MAX_QUERY_CHARS {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("q must be between 1 and {MAX_QUERY_CHARS} characters"),
         ));
     }
     if query.min_salary.is_some_and(|s| s < 0) {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "min_salary cannot be negative",
         ));
     }
@@ -131,7 +132,7 @@ async fn search_jobs(
     let Some(search) = &state.search else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "search_unavailable",
+            ErrorCode::SearchUnavailable,
             "this process does not reach the vector index: run it with the matching projector, \
              or configure a Qdrant server",
         ));
@@ -148,4 +149,50 @@ async fn search_jobs(
         .search(&state.pool, text, &filter, limit as usize)
         .await?;
     Ok(Json(SearchResults { jobs }))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::*;
+
+    #[tokio::test]
+    async fn each_role_is_refused_or_let_through_before_any_feed_is_looked_up() {
+        assert_role_matrix(vec![
+            Route::get("/candidates/{id}/feed", &[CANDIDATE, ADMIN, AUDITOR]),
+            Route::get(
+                "/jobs/{id}/feed",
+                &[EMPLOYER, OTHER_EMPLOYER, ADMIN, AUDITOR],
+            ),
+            // Search needs the vector index, which the test app does not have: a 503 too.
+            Route::get("/jobs/search?q=rust", &EVERYONE),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_queries_are_400s_of_the_one_shape() {
+        assert_refusals(
+            CANDIDATE,
+            vec![
+                bad_get("/candidates/{id}/feed?limit=0", 400, "invalid_query"),
+                bad_get("/candidates/{id}/feed?limit=101", 400, "invalid_query"),
+                bad_get("/candidates/{id}/feed?after=x", 400, "invalid_position"),
+                bad_get(
+                    "/candidates/{id}/feed?after=wallet:x:1",
+                    400,
+                    "unsupported_position",
+                ),
+                bad_get("/candidates/{id}/feed?cursor=1", 400, "invalid_query"),
+                bad_get("/jobs/{id}/feed?limit=x", 400, "invalid_query"),
+                bad_get("/jobs/search", 400, "invalid_query"),
+                bad_get("/jobs/search?q=", 400, "invalid_query"),
+                bad_get("/jobs/search?q=%20%20", 400, "invalid_query"),
+                bad_get("/jobs/search?q=rust&min_salary=-1", 400, "invalid_query"),
+                bad_get("/jobs/search?q=rust&limit=101", 400, "invalid_query"),
+                bad_get("/jobs/search?q=rust&remote=moon", 400, "invalid_query"),
+                bad_get("/jobs/search?q=rust%00", 400, "invalid_text"),
+            ],
+        )
+        .await;
+    }
 }

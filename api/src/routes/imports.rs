@@ -8,7 +8,7 @@ use commands::import::{self, ImportError, ImportReport};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Json};
 use crate::state::AppState;
 
@@ -51,7 +51,7 @@ async fn import_feed(
         (None, Some(feed)) => serde_json::to_vec(&feed).unwrap_or_default(),
         _ => {
             return Err(ApiError::bad_request(
-                "invalid_body",
+                ErrorCode::InvalidBody,
                 "give exactly one of `url` (http or https) and `feed`",
             ))
         }
@@ -66,9 +66,9 @@ async fn import_feed(
 
 fn feed_error(error: ImportError) -> ApiError {
     let code = match error {
-        ImportError::Unreachable => "feed_unreachable",
-        ImportError::HostNotAllowed { .. } => "feed_host_not_allowed",
-        _ => "invalid_feed",
+        ImportError::Unreachable => ErrorCode::FeedUnreachable,
+        ImportError::HostNotAllowed { .. } => ErrorCode::FeedHostNotAllowed,
+        _ => ErrorCode::InvalidFeed,
     };
     ApiError::new(
         axum::http::StatusCode::UNPROCESSABLE_ENTITY,

@@ -15,9 +15,10 @@ use uuid::Uuid;
 use super::acting_for;
 use super::applications::{list_applications, ApplicationsQuery};
 use super::{page_cursor, page_limit, AfterQuery};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Json, Path, Query};
 use crate::position::{reflect, Written};
+use crate::read_policy::{self, Parties, Read};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -112,7 +113,7 @@ async fn update_job(
 ) -> Result<axum::Json<Written>, ApiError> {
     if body.job_id.is_some() || body.employer_id.is_some() {
         return Err(ApiError::bad_request(
-            "invalid_body",
+            ErrorCode::InvalidBody,
             "a job's id and employer cannot change",
         ));
     }
@@ -212,7 +213,7 @@ async fn list_jobs(
         Some("any") => None,
         Some(_) => {
             return Err(ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 "status is open, closed or any",
             ))
         }
@@ -220,7 +221,7 @@ async fn list_jobs(
     if let Some(remote) = query.remote.as_deref() {
         if !["remote", "hybrid", "onsite"].contains(&remote) {
             return Err(ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 "remote is remote, hybrid or onsite",
             ));
         }
@@ -289,22 +290,144 @@ async fn job_applications(
     Path(job_id): Path<Uuid>,
     Query(query): Query<ApplicationsQuery>,
 ) -> Result<axum::Json<ApplicationList>, ApiError> {
+    read_policy::may_ask(caller.actor, Read::JobApplications)?;
     let job = state
         .commands
         .job_ref(job_id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("job {job_id} does not exist")))?;
-    let owner = caller.actor.role == Role::Employer && caller.actor.subject == job.employer_id;
-    if !(owner || caller.actor.reads_everything()) {
-        return Err(ApiError::forbidden(format!(
-            "only the employer of job {job_id} sees its applications"
-        )));
-    }
+    read_policy::may_read(
+        caller.actor,
+        Read::JobApplications,
+        Parties::employer(job.employer_id),
+    )?;
     if query.candidate_id.is_some() {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "candidate_id is not a filter here",
         ));
     }
     list_applications(&state, ApplicationsOf::Job(job_id), &query).await
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use serde_json::json;
+
+    use crate::testing::*;
+
+    #[tokio::test]
+    async fn each_role_is_refused_or_let_through_before_the_job_is_looked_up() {
+        let job = || json!({"title": "Rust engineer", "description": "Build things"});
+        assert_role_matrix(vec![
+            Route::get("/jobs", &EVERYONE),
+            Route::get("/jobs/{id}", &EVERYONE),
+            Route::with(
+                Method::POST,
+                "/jobs",
+                json!({"employer_id": OWNER, "title": "Rust", "description": "d"}),
+                &[EMPLOYER, ADMIN],
+            ),
+            // The job's employer decides these, so every caller gets as far as the job.
+            Route::with(Method::PUT, "/jobs/{id}", job(), &EVERYONE),
+            Route::with(Method::POST, "/jobs/{id}/close", json!({}), &EVERYONE),
+            Route::with(
+                Method::POST,
+                "/jobs/{id}/candidates/{id}/swipe",
+                json!({"decision": "like"}),
+                &EVERYONE,
+            ),
+            Route::with(
+                Method::POST,
+                "/jobs/{id}/swipe",
+                json!({"decision": "pass", "candidate_id": OWNER}),
+                &[CANDIDATE, ADMIN],
+            ),
+            Route::with(
+                Method::POST,
+                "/jobs/{id}/applications",
+                json!({"candidate_id": OWNER}),
+                &[CANDIDATE, ADMIN],
+            ),
+            Route::get(
+                "/jobs/{id}/applications",
+                &[EMPLOYER, OTHER_EMPLOYER, ADMIN, AUDITOR],
+            ),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_queries_and_bodies_are_4xx_of_the_one_shape() {
+        let mut cases = vec![
+            bad_get("/jobs?limit=0", 400, "invalid_query"),
+            bad_get("/jobs?limit=101", 400, "invalid_query"),
+            bad_get("/jobs?limit=-1", 400, "invalid_query"),
+            bad_get("/jobs?limit=ten", 400, "invalid_query"),
+            bad_get("/jobs?limit=99999999999999999999", 400, "invalid_query"),
+            bad_get("/jobs?cursor=nonsense", 400, "invalid_query"),
+            bad_get("/jobs?status=draft", 400, "invalid_query"),
+            bad_get("/jobs?remote=moon", 400, "invalid_query"),
+            bad_get("/jobs?employer_id=acme", 400, "invalid_query"),
+            bad_get("/jobs?colour=blue", 400, "invalid_query"),
+            bad_get("/jobs?after=nonsense", 400, "invalid_position"),
+            bad_get("/jobs?after=job:x:zero", 400, "invalid_position"),
+            bad_get("/jobs?after=wallet:x:1", 400, "unsupported_position"),
+            bad_get("/jobs?q=%00", 400, "invalid_text"),
+            bad_get("/jobs/{id}?after=:x:1", 400, "invalid_position"),
+            bad_get("/jobs/{id}?limit=1", 400, "invalid_query"),
+            bad_get("/jobs/42", 400, "invalid_path"),
+        ];
+        cases.extend([
+            Refusal {
+                method: Method::PUT,
+                uri: "/jobs/{id}",
+                body: Some(json!({"title": "t", "description": "d", "employer_id": OWNER})),
+                status: 400,
+                code: "invalid_body",
+            },
+            Refusal {
+                method: Method::POST,
+                uri: "/jobs",
+                body: Some(json!({"title": "t", "description": "d"})),
+                status: 400,
+                code: "missing_field",
+            },
+            Refusal {
+                method: Method::POST,
+                uri: "/jobs/{id}/swipe",
+                body: Some(json!({"decision": "maybe", "candidate_id": OWNER})),
+                status: 422,
+                code: "invalid_body",
+            },
+        ]);
+        assert_refusals(ADMIN, cases).await;
+    }
+
+    #[tokio::test]
+    async fn a_body_without_its_content_type_or_not_json_is_refused() {
+        let bearer = ADMIN.bearer();
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri("/jobs")
+            .header("authorization", &bearer)
+            .body(axum::body::Body::from("{}"))
+            .expect("request");
+        let response = tower::ServiceExt::oneshot(app(), request)
+            .await
+            .expect("response");
+        assert_eq!(response.status(), 415);
+        let (status, _, answer) = send(
+            Method::POST,
+            "/jobs",
+            &[("authorization", &bearer)],
+            Some("{\"title\": ".into()),
+        )
+        .await;
+        assert_eq!(
+            (status, &answer["error"]["code"]),
+            (400, &json!("malformed_json"))
+        );
+    }
 }

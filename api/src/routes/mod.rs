@@ -18,7 +18,7 @@ use projections::page::Cursor;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// A read that can wait for a write: `?after=<position>`.
 #[derive(Debug, Deserialize)]
@@ -33,7 +33,7 @@ pub(crate) fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i
         None => Ok(default),
         Some(n) if (1..=max).contains(&n) => Ok(n),
         Some(_) => Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             format!("limit must be between 1 and {max}"),
         )),
     }
@@ -45,7 +45,7 @@ pub(crate) fn page_cursor(cursor: Option<&str>) -> Result<Option<Cursor>, ApiErr
         .map(|text| {
             Cursor::parse(text).ok_or_else(|| {
                 ApiError::bad_request(
-                    "invalid_query",
+                    ErrorCode::InvalidQuery,
                     "cursor is not one a previous page returned",
                 )
             })
@@ -76,7 +76,7 @@ pub(crate) fn acting_for(
     match (actor.role, named) {
         (Role::Admin, Some(id)) => Ok(id),
         (Role::Admin, None) => Err(ApiError::bad_request(
-            "missing_field",
+            ErrorCode::MissingField,
             format!("an admin must name `{field}`"),
         )),
         (r, None) if r == role => Ok(actor.subject),

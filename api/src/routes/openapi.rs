@@ -25,7 +25,17 @@ mod tests {
     use tower::ServiceExt;
 
     use super::DOCUMENT;
+    use crate::error::ErrorCode;
     use crate::testing::app;
+
+    #[test]
+    fn the_error_shape_lists_every_error_code_in_order() {
+        let document: serde_json::Value = serde_json::from_str(DOCUMENT).expect("valid JSON");
+        let listed = &document["components"]["schemas"]["Error"]["properties"]["error"]
+            ["properties"]["code"]["enum"];
+        let codes: Vec<&str> = ErrorCode::ALL.iter().map(|code| code.as_str()).collect();
+        assert_eq!(listed, &serde_json::json!(codes));
+    }
 
     #[tokio::test]
     async fn every_documented_operation_is_served() {
@@ -56,6 +66,37 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_signed_in_operation_names_its_roles_and_lists_a_403() {
+        let document: serde_json::Value = serde_json::from_str(DOCUMENT).expect("valid JSON");
+        let mut failures = Vec::new();
+        for (path, operations) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in operations.as_object().expect("operations") {
+                let open = operation["security"] == serde_json::json!([]);
+                let roles = operation["x-roles"].as_array();
+                let known = roles.is_some_and(|roles| {
+                    !roles.is_empty()
+                        && roles.iter().all(|role| {
+                            matches!(
+                                role.as_str(),
+                                Some("candidate" | "employer" | "admin" | "auditor")
+                            )
+                        })
+                });
+                if open != roles.is_none() || (!open && !known) {
+                    failures.push(format!("{method} {path}: x-roles {:?}", roles));
+                }
+                if !open && operation["responses"].get("403").is_none() {
+                    failures.push(format!("{method} {path}: no 403 response"));
+                }
+                if !open && operation["responses"].get("401").is_none() {
+                    failures.push(format!("{method} {path}: no 401 response"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
     #[tokio::test]

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use uuid::Uuid;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::position::Written;
 use crate::state::AppState;
 
@@ -167,20 +167,26 @@ async fn webhook(
     if let Err(error) = state.webhook.verify(header, &body, now) {
         tracing::warn!(%error, "payment webhook rejected");
         return Err(ApiError::bad_request(
-            "invalid_signature",
+            ErrorCode::InvalidSignature,
             error.to_string(),
         ));
     }
     crate::extract::storable_json(&body)?;
     let event: Event = serde_json::from_slice(&body).map_err(|error| {
-        ApiError::bad_request("malformed_json", format!("not a webhook event: {error}"))
+        ApiError::bad_request(
+            ErrorCode::MalformedJson,
+            format!("not a webhook event: {error}"),
+        )
     })?;
     if event.kind != "checkout.session.completed" {
         return Ok(acknowledged(&event, false, None));
     }
     let session: CheckoutSession =
         serde_json::from_value(event.data.object.clone()).map_err(|error| {
-            ApiError::bad_request("invalid_body", format!("not a checkout session: {error}"))
+            ApiError::bad_request(
+                ErrorCode::InvalidBody,
+                format!("not a checkout session: {error}"),
+            )
         })?;
     if session
         .payment_status

@@ -7,15 +7,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::wallet::{ChargeCredits, GrantCredits, RefundCredits};
-use domain::{Role, Write};
+use domain::Write;
 use projections::ledger::{self, LedgerEntry, LedgerProjector, Statement, WalletBalanceView};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::AfterQuery;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Path, Query};
 use crate::position::{reflect, Written};
+use crate::read_policy::{self, Parties, Read};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -31,14 +32,7 @@ pub fn router() -> Router<AppState> {
 
 /// A candidate sees its own wallet; admins and auditors see every wallet.
 fn may_read(caller: &Caller, wallet_id: Uuid) -> Result<(), ApiError> {
-    let own = caller.actor.role == Role::Candidate && caller.actor.subject == wallet_id;
-    if own || caller.actor.reads_everything() {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden(
-            "a wallet is visible to its candidate, admins and auditors",
-        ))
-    }
+    read_policy::may_read(caller.actor, Read::Wallet, Parties::candidate(wallet_id)).map(|_| ())
 }
 
 async fn balance(
@@ -83,7 +77,7 @@ async fn entries(
         Some(n @ 1..=500) => n,
         Some(_) => {
             return Err(ApiError::bad_request(
-                "invalid_query",
+                ErrorCode::InvalidQuery,
                 "limit must be between 1 and 500",
             ))
         }
@@ -91,7 +85,7 @@ async fn entries(
     let cursor = query.cursor.unwrap_or(0);
     if cursor < 0 {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "cursor must not be negative",
         ));
     }
@@ -122,7 +116,7 @@ async fn statement(
     may_read(&caller, wallet_id)?;
     if period.from >= period.to {
         return Err(ApiError::bad_request(
-            "invalid_query",
+            ErrorCode::InvalidQuery,
             "`from` must be before `to`",
         ));
     }
@@ -246,4 +240,76 @@ async fn refund(
         .refund_credits(&caller.context, command)
         .await?;
     Ok((StatusCode::CREATED, Json(written.into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use serde_json::json;
+
+    use crate::testing::*;
+
+    const READERS: &[Who] = &[CANDIDATE, ADMIN, AUDITOR];
+
+    #[tokio::test]
+    async fn each_role_is_refused_or_let_through_before_the_wallet_is_looked_up() {
+        let charge = json!({"charge_id": OWNER, "credits": 2, "purpose": "resume"});
+        assert_role_matrix(vec![
+            Route::get("/wallets/{id}", READERS),
+            Route::get("/wallets/{id}/entries", READERS),
+            Route::get(
+                "/wallets/{id}/statement?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z",
+                READERS,
+            ),
+            Route::get("/wallets/{id}/balance?at=2026-01-01T00:00:00Z", READERS),
+            Route::with(
+                Method::POST,
+                "/wallets/{id}/grants",
+                json!({"grant_id": OWNER, "credits": 5, "reason": "welcome"}),
+                &[ADMIN],
+            ),
+            Route::with(
+                Method::POST,
+                "/wallets/{id}/charges",
+                charge,
+                &[CANDIDATE, ADMIN],
+            ),
+            Route::with(
+                Method::POST,
+                "/wallets/{id}/refunds",
+                json!({"charge_id": OWNER, "credits": 2, "reason": "failed"}),
+                &[ADMIN],
+            ),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_queries_are_400s_of_the_one_shape() {
+        assert_refusals(
+            CANDIDATE,
+            vec![
+                bad_get("/wallets/{id}/entries?limit=0", 400, "invalid_query"),
+                bad_get("/wallets/{id}/entries?limit=501", 400, "invalid_query"),
+                bad_get("/wallets/{id}/entries?cursor=-1", 400, "invalid_query"),
+                bad_get("/wallets/{id}/entries?cursor=abc", 400, "invalid_query"),
+                bad_get("/wallets/{id}/entries?after=x", 400, "invalid_position"),
+                bad_get("/wallets/{id}?after=job:x:1", 400, "unsupported_position"),
+                bad_get("/wallets/{id}/statement", 400, "invalid_query"),
+                bad_get(
+                    "/wallets/{id}/statement?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+                    400,
+                    "invalid_query",
+                ),
+                bad_get(
+                    "/wallets/{id}/statement?from=yesterday&to=2026-01-01T00:00:00Z",
+                    400,
+                    "invalid_query",
+                ),
+                bad_get("/wallets/{id}/balance", 400, "invalid_query"),
+                bad_get("/wallets/{id}/balance?at=%00", 400, "invalid_query"),
+            ],
+        )
+        .await;
+    }
 }

@@ -56,13 +56,17 @@ impl FetchPolicy {
 
     /// The feed at `location`. Every failure after the host check is the same
     /// [`ImportError::Unreachable`]; the cause is logged here, never answered.
+    #[tracing::instrument(name = "fetch_feed", skip_all, fields(host = tracing::field::Empty))]
     pub async fn fetch(&self, location: &str) -> Result<Vec<u8>, ImportError> {
-        let url = Url::parse(location)
-            .ok()
-            .filter(|url| self.allows(url))
-            .ok_or_else(|| ImportError::HostNotAllowed {
+        let parsed = Url::parse(location).ok();
+        if let Some(host) = parsed.as_ref().and_then(Url::host_str) {
+            tracing::Span::current().record("host", host);
+        }
+        let Some(url) = parsed.filter(|url| self.allows(url)) else {
+            return Err(ImportError::HostNotAllowed {
                 hosts: self.allowed_hosts.join(", "),
-            })?;
+            });
+        };
         match self.get(url).await {
             Ok(bytes) => Ok(bytes),
             Err(cause) => {

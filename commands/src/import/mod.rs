@@ -139,6 +139,12 @@ const CONCURRENCY: usize = 8;
 
 impl CommandService {
     /// Brings the employer's jobs from board `kind` in line with `postings`.
+    #[tracing::instrument(name = "import", skip_all, fields(
+        source = kind.as_str(),
+        employer_id = %employer_id,
+        postings = postings.len(),
+        correlation_id = %ctx.correlation_id,
+    ))]
     pub async fn import_jobs(
         &self,
         ctx: &CommandContext,

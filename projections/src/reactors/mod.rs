@@ -14,6 +14,7 @@ use std::sync::Arc;
 use commands::health::PartHealth;
 use domain::published::PublishedEvent;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use document_worker::{DocumentWorker, RetryPolicy};
 pub use refunds::DocumentRefunds;
@@ -83,7 +84,11 @@ impl<R: Reaction> Reactor<R> {
             };
             match decode(&message) {
                 Ok(event) => {
-                    if !self.react_until_done(&event, &shutdown).await {
+                    let done = self
+                        .react_until_done(&event, &shutdown)
+                        .instrument(reaction_span(R::NAME, &event))
+                        .await;
+                    if !done {
                         break;
                     }
                 }
@@ -106,7 +111,7 @@ impl<R: Reaction> Reactor<R> {
             match self.reaction.react(event).await {
                 Ok(()) => return true,
                 Err(error) if error.is_transient() => {
-                    tracing::warn!(reactor = R::NAME, error = %domain::error_chain(&error), "reaction failed, retrying");
+                    tracing::warn!(error = %domain::error_chain(&error), "reaction failed, retrying");
                     tokio::select! {
                         _ = shutdown.cancelled() => return false,
                         _ = tokio::time::sleep(self.config.retry_backoff) => {}
@@ -114,8 +119,6 @@ impl<R: Reaction> Reactor<R> {
                 }
                 Err(error) => {
                     tracing::error!(
-                        reactor = R::NAME,
-                        aggregate_id = %event.aggregate_id,
                         sequence = event.sequence,
                         error = %domain::error_chain(&error),
                         "reaction refused; skipping the event"
@@ -125,6 +128,21 @@ impl<R: Reaction> Reactor<R> {
             }
         }
     }
+}
+
+/// The span a reaction runs in: the reactor, the event's aggregate and type, and the
+/// correlation id it carries on into the commands the reaction issues.
+pub fn reaction_span(reactor: &'static str, event: &PublishedEvent) -> tracing::Span {
+    tracing::info_span!(
+        "react",
+        reactor,
+        aggregate_id = %event.aggregate_id,
+        event_type = %event.event_type,
+        correlation_id = event
+            .metadata
+            .get(domain::published::metadata::CORRELATION_ID)
+            .map(String::as_str),
+    )
 }
 
 /// The metadata of the commands a reaction issues: the platform acts, the event is the

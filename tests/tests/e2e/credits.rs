@@ -364,7 +364,7 @@ async fn wallets_are_read_by_their_owner_admins_and_auditors_and_replay_to_the_s
         .is_empty());
     let app = env
         .start(Parts {
-            projectors: vec!["ledger".into()],
+            projectors: vec![api::consumer::Consumer::Ledger],
             ..Parts::default()
         })
         .await;

@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use api::bench::faults::{faults, Fault, FaultBench};
 use api::Settings;
+use hirestream_bench::faults::{faults, Fault, FaultBench};
 
 /// How long after a restart the read models may take to apply what was committed before it.
 const CATCH_UP_BOUND: Duration = Duration::from_secs(30);

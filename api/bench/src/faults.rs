@@ -22,12 +22,14 @@ use sqlx::PgPool;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::broker::LocalBroker;
-use super::pipeline::BenchError;
-use super::{market, Scratch};
-use crate::auth::TokenKeys;
-use crate::process;
-use crate::settings::Settings;
+use api::auth::TokenKeys;
+use api::process;
+use api::settings::Settings;
+
+use crate::broker::LocalBroker;
+use crate::credits::market;
+use crate::pipeline::BenchError;
+use crate::scratch::Scratch;
 
 /// Pause between two sends of an unanswered request.
 const RESEND_AFTER: Duration = Duration::from_millis(50);
@@ -222,7 +224,6 @@ async fn run(
     let mut settings = scratch.settings.clone();
     settings.kafka.brokers = broker.brokers.clone();
     let pool = process::connect(&settings).await?;
-    commands::db::migrate(&pool).await?;
     let service =
         commands::CommandService::new(pool.clone(), commands::service::DEFAULT_MAX_ATTEMPTS);
     let wallets = market(
@@ -335,7 +336,7 @@ struct UpProcess {
 
 impl UpProcess {
     fn new(settings: &Settings, bench: &FaultBench) -> std::io::Result<Self> {
-        let port = super::broker::free_loopback_port()?;
+        let port = crate::broker::free_loopback_port()?;
         std::fs::create_dir_all(&settings.matching.data_dir)?;
         let log = PathBuf::from(&settings.matching.data_dir).join("up.log");
         let mut command = Command::new(&bench.binary);
@@ -362,7 +363,7 @@ impl UpProcess {
                 settings.payments.webhook_secret.expose(),
             )
             .env(
-                crate::settings::DEV_MODE_VARIABLE,
+                api::settings::DEV_MODE_VARIABLE,
                 settings.dev_mode.to_string(),
             );
         Ok(Self {
@@ -388,7 +389,7 @@ impl UpProcess {
 
     /// SIGKILL, as a crash would.
     fn kill(&mut self) {
-        super::broker::kill(&mut self.child);
+        crate::broker::kill(&mut self.child);
     }
 
     async fn wait_ready(&mut self, http: &reqwest::Client) -> Result<(), BenchError> {

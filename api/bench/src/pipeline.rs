@@ -15,10 +15,13 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{market, Latency, Scratch};
-use crate::auth::TokenKeys;
-use crate::process::{self, Parts};
-use crate::settings::Settings;
+use api::auth::TokenKeys;
+use api::process::{self, Parts};
+use api::settings::Settings;
+
+use crate::credits::market;
+use crate::report::Latency;
+use crate::scratch::Scratch;
 
 pub type BenchError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -135,7 +138,6 @@ async fn run_pipeline(
     settings.database.max_connections = (bench.clients as u32 + 24).max(32);
     settings.http.addr = "127.0.0.1:0".into();
     let pool = process::connect(&settings).await?;
-    commands::db::migrate(&pool).await?;
     let service =
         commands::CommandService::new(pool.clone(), commands::service::DEFAULT_MAX_ATTEMPTS);
     let wallets = market(
@@ -415,7 +417,6 @@ async fn raw_append(
     let scratch = Scratch::create(settings, "append").await?;
     let result = async {
         let pool = commands::db::connect(scratch.settings.database.url.expose(), clients as u32 + 2).await?;
-        commands::db::migrate(&pool).await?;
         let deadline = Instant::now() + duration;
         let started = Instant::now();
         let mut tasks = JoinSet::new();
@@ -508,7 +509,6 @@ pub async fn replay(settings: &Settings, bench: ReplayBench) -> Result<ReplayRep
 async fn run_replay(scratch: &Scratch, bench: ReplayBench) -> Result<ReplayReport, BenchError> {
     let settings = &scratch.settings;
     let pool = process::connect(settings).await?;
-    commands::db::migrate(&pool).await?;
     let service =
         commands::CommandService::new(pool.clone(), commands::service::DEFAULT_MAX_ATTEMPTS);
     let credits = (bench.events as i64).min(domain::wallet::MAX_CREDITS_PER_COMMAND);

@@ -1,5 +1,6 @@
 //! Reading the matching read models: a candidate's feed of jobs, a job's feed of
-//! candidates, and semantic search of open jobs.
+//! candidates, and semantic search of open jobs. The projector writes the feeds through
+//! `write`.
 
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use uuid::Uuid;
 
 use crate::vectors::{place_tokens, Collection, Condition, Filter, VectorIndex};
 use crate::Error;
+
+pub(in crate::matching) mod write;
 
 /// Each factor's points, to one decimal, as feeds show and store them.
 pub fn factors_json(factors: &Factors) -> Value {

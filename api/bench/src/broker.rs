@@ -40,7 +40,7 @@ impl LocalBroker {
     /// Starts the broker process again on the same port and storage, and waits until it says
     /// it started (its metadata is then ready).
     pub async fn restart(&mut self) -> std::io::Result<()> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/kafka");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka");
         let log = self.dir.join("broker.log");
         let starts_before = started_lines(&log);
         let output = std::fs::File::create(self.dir.join("kafka.out"))?;

@@ -27,8 +27,10 @@ use projections::vectors::VectorIndex;
 use projections::Projector;
 use uuid::Uuid;
 
-use super::{Latency, Throughput};
-use crate::settings::Settings;
+use api::settings::Settings;
+
+use crate::report::{Latency, Throughput};
+use crate::scratch::Scratch;
 
 #[derive(Debug, Clone, Copy)]
 pub struct MatchingBench {
@@ -109,13 +111,11 @@ pub async fn matching(
     bench: MatchingBench,
 ) -> Result<MatchingReport, projections::Error> {
     let server = settings.database.url.expose().to_owned();
-    let name = format!("hirestream_bench_{}", Uuid::new_v4().simple());
-    let dir = std::env::temp_dir().join(&name);
-    let url = commands::db::create_database(&server, &name).await?;
+    let scratch = Scratch::create(settings, "matching").await?;
+    let dir = scratch.settings.matching.data_dir.clone();
     let result = async {
-        let pool = commands::db::connect(&url, 8).await?;
-        commands::db::migrate(&pool).await?;
-        let model = crate::process::embedder(settings)?;
+        let pool = commands::db::connect(scratch.settings.database.url.expose(), 8).await?;
+        let model = api::process::embedder(settings)?;
         // Embeddings are remembered in the configured database's cache when it has one (they
         // depend only on the model and the text), so that a second run does not compute the
         // market's texts again; else in the benchmark's own database.
@@ -125,16 +125,16 @@ pub async fn matching(
             .await?;
         let cache_pool = if shared { main } else { pool.clone() };
         let cached: Arc<dyn Embedder> = Arc::new(CachedEmbedder::new(model.clone(), cache_pool));
-        let edge = EdgeIndex::open(&dir, model.dimensions())?;
+        let edge = EdgeIndex::open(dir.as_ref(), model.dimensions())?;
         let index: Arc<dyn VectorIndex> = Arc::new(edge.clone());
         let projector = Projector::new(
             MatchingProjector::new(
                 index.clone(),
                 cached.clone(),
-                crate::process::matching_config(settings),
+                api::process::matching_config(settings),
             ),
             pool.clone(),
-            crate::process::projector_config(settings),
+            api::process::projector_config(settings),
         );
         let market = Market::generate(bench.jobs, bench.candidates);
         let batch = settings.projector.batch_size.max(1);
@@ -328,8 +328,7 @@ pub async fn matching(
         })
     }
     .await;
-    std::fs::remove_dir_all(&dir).ok();
-    commands::db::drop_database(&server, &name).await?;
+    scratch.drop_database().await?;
     result
 }
 

@@ -1,0 +1,17 @@
+//! Hirestream's benchmarks (`hirestream-bench`, also run as `hirestream bench …`): each
+//! measures in a scratch world of its own (database, topics, vector index) that it drops
+//! afterwards, and prints its figure beside a baseline measured in the same run. The
+//! end-to-end tests share the scratch world and the local broker.
+
+pub mod broker;
+pub mod credits;
+pub mod embeddings;
+pub mod faults;
+pub mod import;
+pub mod matching;
+pub mod pipeline;
+pub mod report;
+pub mod scratch;
+
+pub use report::{Latency, Throughput};
+pub use scratch::Scratch;
