@@ -37,6 +37,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::applications::router())
         .merge(routes::imports::router())
         .merge(routes::documents::router())
+        .merge(routes::audit::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use commands::audit::Notary;
 use commands::embeddings::cache::CachedEmbedder;
 use commands::embeddings::local::LocalEmbedder;
 use commands::embeddings::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
@@ -72,6 +73,8 @@ pub enum StartError {
     Projections(#[from] projections::Error),
     #[error(transparent)]
     PublicSecret(#[from] crate::settings::PublicSecret),
+    #[error("HIRESTREAM_AUDIT__SIGNING_KEY: {0}")]
+    AuditKey(#[from] commands::audit::notary::BadKey),
 }
 
 /// A part of the process stopped with an error (logged where it happened).
@@ -138,6 +141,7 @@ pub fn app_state(
         keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
         consistency_wait: settings.consistency_wait(),
         imports: Arc::new(settings.imports.fetch_policy()),
+        audit_key: settings.audit.signer().ok().map(|s| s.public_key()),
         webhook: Arc::new(WebhookVerifier::new(
             settings.payments.webhook_secret.expose().as_bytes(),
             Duration::from_secs(settings.payments.tolerance_secs),
@@ -500,6 +504,10 @@ pub async fn start(
     if parts.api {
         settings.refuse_public_secrets()?;
     }
+    let signer = settings.audit.signer()?;
+    if parts.relay {
+        settings.refuse_public_audit_key()?;
+    }
     if parts.relay || !parts.projectors.is_empty() {
         kafka_config(settings)
             .ensure_topics(domain::AGGREGATE_TYPES)
@@ -542,9 +550,15 @@ pub async fn start(
     if parts.relay {
         let relay =
             Relay::new(pool.clone(), relay_config(settings)).with_health(health.part("relay"));
-        let shutdown = shutdown.clone();
+        let notary = Notary::new(pool.clone(), signer, settings.audit.notary_config())
+            .with_health(health.part("notary"));
+        let (relay_shutdown, notary_shutdown) = (shutdown.clone(), shutdown.clone());
         tasks.spawn(async move {
-            relay.run(shutdown).await;
+            relay.run(relay_shutdown).await;
+            Ok(())
+        });
+        tasks.spawn(async move {
+            notary.run(notary_shutdown).await;
             Ok(())
         });
     }

@@ -36,6 +36,9 @@ pub enum Read {
     JobApplications,
     /// `GET /applications/{application_id}`.
     Application,
+    /// Everything under `/audit`: the events, their proofs, the checkpoints, any aggregate
+    /// as it was. For admins and auditors only.
+    History,
 }
 
 /// How much of the resource the caller sees.
@@ -78,7 +81,7 @@ impl Parties {
 
 impl Read {
     /// Every read the policy rules on.
-    pub const ALL: [Read; 8] = [
+    pub const ALL: [Read; 9] = [
         Read::CandidateProfile,
         Read::CandidateFeed,
         Read::Wallet,
@@ -87,6 +90,7 @@ impl Read {
         Read::JobFeed,
         Read::JobApplications,
         Read::Application,
+        Read::History,
     ];
 
     /// The roles whose own resources of this kind they are (admins and auditors aside).
@@ -96,6 +100,7 @@ impl Read {
             Read::CandidateFeed | Read::Wallet | Read::Documents => &[Role::Candidate],
             Read::JobMatches | Read::JobFeed | Read::JobApplications => &[Role::Employer],
             Read::Application => &[Role::Candidate, Role::Employer],
+            Read::History => &[],
         }
     }
 
@@ -111,6 +116,7 @@ impl Read {
                 "only the job's employer, admins and auditors see its applications"
             }
             Read::Application => "only the parties to an application see it",
+            Read::History => "the audit history is for auditors and admins",
         }
     }
 }

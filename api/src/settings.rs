@@ -26,6 +26,7 @@ pub struct Settings {
     pub relay: RelaySettings,
     pub projector: ProjectorSettings,
     pub payments: PaymentSettings,
+    pub audit: AuditSettings,
     pub llm: LlmSettings,
     pub embeddings: EmbeddingSettings,
     pub matching: MatchingSettings,
@@ -116,6 +117,35 @@ pub struct PaymentSettings {
     /// How old a webhook's signed timestamp may be, in seconds.
     pub tolerance_secs: u64,
 }
+
+/// The notary that signs checkpoints over the history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSettings {
+    /// The Ed25519 key that signs checkpoints: 32 bytes in base64 (`hirestream keys
+    /// generate`). Its public half is served at `/audit/public-key`.
+    pub signing_key: Secret,
+    /// Events per checkpoint, at most.
+    pub checkpoint_events: i64,
+    /// How long events wait for a checkpoint when fewer than `checkpoint_events` are pending.
+    pub checkpoint_interval_ms: u64,
+}
+
+impl AuditSettings {
+    pub fn signer(&self) -> Result<commands::audit::Signer, commands::audit::notary::BadKey> {
+        commands::audit::Signer::from_base64(self.signing_key.expose())
+    }
+
+    pub fn notary_config(&self) -> commands::audit::NotaryConfig {
+        commands::audit::NotaryConfig {
+            every_events: self.checkpoint_events.max(1),
+            interval: Duration::from_millis(self.checkpoint_interval_ms),
+        }
+    }
+}
+
+/// The public development signing key of checkpoints (its secret half is here, for anyone).
+pub const DEVELOPMENT_AUDIT_KEY: &str = "e4juoaxAffnkEbvla5WurHDjIgW9+U7Yem2h7V3tct8=";
 
 /// Who writes AI documents.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -258,6 +288,11 @@ impl Default for Settings {
             payments: PaymentSettings {
                 webhook_secret: Secret::new(DEVELOPMENT_WEBHOOK_SECRET),
                 tolerance_secs: 300,
+            },
+            audit: AuditSettings {
+                signing_key: Secret::new(DEVELOPMENT_AUDIT_KEY),
+                checkpoint_events: 1_000,
+                checkpoint_interval_ms: 5_000,
             },
             llm: LlmSettings {
                 provider: LlmProvider::Local,
@@ -406,6 +441,19 @@ impl Settings {
             Ok(())
         } else {
             Err(PublicSecret { settings })
+        }
+    }
+
+    /// Refuses, outside development mode, the public development key for a process that
+    /// signs checkpoints: with it anyone can sign a rewritten history.
+    pub fn refuse_public_audit_key(&self) -> Result<(), PublicSecret> {
+        let key = self.audit.signing_key.expose();
+        if self.dev_mode || (key != DEVELOPMENT_AUDIT_KEY && !key.trim().is_empty()) {
+            Ok(())
+        } else {
+            Err(PublicSecret {
+                settings: vec!["HIRESTREAM_AUDIT__SIGNING_KEY"],
+            })
         }
     }
 }
@@ -604,6 +652,7 @@ mod tests {
         )
         .expect("settings load");
         assert!(empty.refuse_public_secrets().is_err());
+        assert!(unconfigured.refuse_public_audit_key().is_err());
         let configured = Settings::load_from(
             None,
             env(&[

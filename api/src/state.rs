@@ -25,6 +25,8 @@ pub struct AppState {
     pub webhook: Arc<WebhookVerifier>,
     /// Where admin imports may fetch feeds from.
     pub imports: Arc<commands::import::FetchPolicy>,
+    /// The public key checkpoints are signed with, when the settings give a valid one.
+    pub audit_key: Option<[u8; 32]>,
     /// Semantic search of open jobs, where this process can reach the vector index.
     pub search: Option<JobSearch>,
 }

@@ -35,6 +35,7 @@ pub fn app() -> axum::Router {
         health: Default::default(),
         webhook: Arc::new(WebhookVerifier::new(SECRET, Duration::from_secs(300))),
         search: None,
+        audit_key: None,
         imports: Arc::new(commands::import::FetchPolicy::default()),
     };
     router(
@@ -256,28 +257,26 @@ pub async fn assert_refusals(who: Who, cases: Vec<Refusal>) {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// The `x-roles` the API description gives the operation `method template` (path parameters
-/// written `{id}`, no query).
+/// The `x-roles` the API description gives the operation `method template` (no query; a
+/// path parameter written as `{id}` or as a value).
 fn documented_roles(method: &Method, template: &str) -> Option<Vec<Role>> {
     let document: Value =
         serde_json::from_str(crate::routes::openapi::DOCUMENT).expect("valid JSON");
     let paths = document["paths"].as_object()?;
-    let (_, operations) = paths.iter().find(|(path, _)| {
-        let mut generic = String::new();
-        let mut in_parameter = false;
-        for c in path.chars() {
-            match c {
-                '{' => {
-                    in_parameter = true;
-                    generic.push_str("{id}");
-                }
-                '}' => in_parameter = false,
-                _ if in_parameter => {}
-                _ => generic.push(c),
-            }
-        }
-        generic == template
-    })?;
+    // A `{parameter}` of the description matches any segment of the template; the path with
+    // the fewest parameters wins (`/jobs/search` over `/jobs/{job_id}`).
+    let (_, operations) = paths
+        .iter()
+        .filter(|(path, _)| {
+            let (documented, tested): (Vec<&str>, Vec<&str>) =
+                (path.split('/').collect(), template.split('/').collect());
+            documented.len() == tested.len()
+                && documented
+                    .iter()
+                    .zip(&tested)
+                    .all(|(d, t)| d == t || d.starts_with('{'))
+        })
+        .min_by_key(|(path, _)| path.matches('{').count())?;
     let roles = operations[method.as_str().to_lowercase()]["x-roles"].as_array()?;
     roles
         .iter()

@@ -34,13 +34,30 @@ pub async fn create_database(url: &str, name: &str) -> Result<String, crate::Err
     Ok(options.database(name).to_url_lossy().to_string())
 }
 
-/// Drops the database `name` on the server `url` points at, closing its sessions.
+/// Drops the database `name` on the server `url` points at, closing its sessions. A session
+/// of another role (an autovacuum worker) cannot be closed for us: the drop is tried again
+/// until it has gone, for up to ten seconds.
 pub async fn drop_database(url: &str, name: &str) -> Result<(), crate::Error> {
     let options = server_options(url, name)?;
     let mut conn = options.connect().await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await?;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let dropped = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+        match dropped {
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("42501")
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            other => {
+                other?;
+                break;
+            }
+        }
+    }
     conn.close().await?;
     Ok(())
 }

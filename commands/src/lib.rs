@@ -5,6 +5,7 @@
 //! transaction. [`relay`] then publishes every committed event to Kafka in commit order.
 //! Read models are never built here: they are the `projections` crate's, from Kafka.
 
+pub mod audit;
 pub mod context;
 pub mod db;
 pub mod documents;

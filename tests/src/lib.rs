@@ -48,6 +48,7 @@ impl TestEnv {
         settings.http.request_timeout_ms = 60_000;
         settings.relay.retry_backoff_ms = 200;
         settings.projector.retry_backoff_ms = 200;
+        settings.audit.checkpoint_interval_ms = 200;
         settings.log.filter = "warn".into();
         // The tests sign tokens and webhooks with the public development secrets.
         settings.dev_mode = true;

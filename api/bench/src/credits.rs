@@ -91,7 +91,7 @@ pub(crate) async fn market(
 
 /// `bench.charges` charges of one credit, spread round-robin over `wallets`, by
 /// `bench.concurrency` concurrent callers.
-async fn charge(
+pub(crate) async fn charge(
     service: &Arc<CommandService>,
     wallets: &[Uuid],
     bench: CreditsBench,

@@ -3,6 +3,7 @@
 //! afterwards, and prints its figure beside a baseline measured in the same run. The
 //! end-to-end tests share the scratch world and the local broker.
 
+pub mod audit;
 pub mod broker;
 pub mod credits;
 pub mod embeddings;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use api::settings::{Settings, CONFIG_FILE_VARIABLE};
 use clap::{Parser, Subcommand};
-use hirestream_bench::{credits, embeddings, faults, import, matching, pipeline};
+use hirestream_bench::{audit, credits, embeddings, faults, import, matching, pipeline};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -77,6 +77,16 @@ enum Bench {
         events: usize,
         #[arg(long, default_value_t = 100)]
         wallets: usize,
+    },
+    /// The verifiable history: ChargeCredits with and without the hash chain, and `audit
+    /// verify` over a store of `events` beside a plain read of the same rows.
+    Audit {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        #[arg(long, default_value_t = 2_000)]
+        charges: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
     },
     /// Texts embedded per second by the configured embedding model.
     Embeddings {
@@ -177,6 +187,18 @@ impl Bench {
                 let bench = pipeline::ReplayBench { events, wallets };
                 let report = pipeline::replay(settings, bench).await;
                 println!("{}", report.map_err(anyhow::Error::from_boxed)?);
+            }
+            Bench::Audit {
+                events,
+                charges,
+                concurrency,
+            } => {
+                let bench = audit::AuditBench {
+                    events,
+                    charges,
+                    concurrency,
+                };
+                println!("{}", audit::audit(settings, bench).await?);
             }
             Bench::Embeddings { texts } => {
                 println!(

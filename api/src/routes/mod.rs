@@ -1,6 +1,7 @@
 //! One module per resource, each exporting its own `router()`.
 
 pub mod applications;
+pub mod audit;
 pub mod candidates;
 pub mod documents;
 pub mod employers;

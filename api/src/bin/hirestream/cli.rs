@@ -4,6 +4,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::audit::{AuditCommand, EventsCommand, KeysCommand};
 use anyhow::{bail, Context};
 use api::consumer::Consumer;
 use api::process::{self, Parts};
@@ -61,6 +62,21 @@ enum Command {
         location: String,
         #[arg(long)]
         employer: Uuid,
+    },
+    /// Verify the history: every stream's hash chain and every signed checkpoint.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Export the event store.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// Keys that sign the history's checkpoints.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
     },
     /// Audit the credit ledger.
     Ledger {
@@ -127,6 +143,9 @@ impl Cli {
         if let Command::Bench { args } = self.command {
             return bench(self.config, args);
         }
+        if let Command::Keys { command } = self.command {
+            return crate::audit::keys(command);
+        }
         let settings = Settings::load(self.config.as_deref()).context("loading settings")?;
         if let Command::Token {
             subject,
@@ -161,6 +180,10 @@ impl Cli {
             Command::Ledger {
                 command: LedgerCommand::Reconcile { wait_secs },
             } => return reconcile(&pool, Duration::from_secs(wait_secs)).await,
+            Command::Audit { command } => {
+                return crate::audit::audit(&settings, &pool, command).await
+            }
+            Command::Events { command } => return crate::audit::events(&pool, command).await,
             Command::Migrate => {
                 commands::db::migrate(&pool).await.context("migrating")?;
                 tracing::info!("database migrated");
@@ -188,7 +211,9 @@ impl Cli {
                 projectors: vec![name],
                 ..Parts::default()
             },
-            Command::Token { .. } | Command::Bench { .. } => unreachable!("handled above"),
+            Command::Token { .. } | Command::Bench { .. } | Command::Keys { .. } => {
+                unreachable!("handled above")
+            }
         };
         run(&settings, pool, parts).await
     }

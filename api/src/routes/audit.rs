@@ -1,0 +1,300 @@
+//! The audit API, for auditors and admins (read-only): the events with their metadata and
+//! hashes, any aggregate as it was, one event's proof, and the signed checkpoints.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use commands::audit::events::{self, AuditEvent, EventFilter};
+use commands::audit::history::{self, AsOf, HistoryError};
+use commands::audit::notary::{self, CheckpointView};
+use commands::audit::{canonical, merkle};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::page_limit;
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{Caller, Path, Query};
+use crate::read_policy::{may_ask, Read};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/audit/events", get(list_events))
+        .route("/audit/events/{position}/proof", get(proof))
+        .route(
+            "/audit/aggregates/{aggregate_type}/{aggregate_id}",
+            get(aggregate),
+        )
+        .route("/audit/checkpoints", get(checkpoints))
+        .route("/audit/public-key", get(public_key))
+}
+
+fn may_audit(caller: &Caller) -> Result<(), ApiError> {
+    may_ask(caller.actor, Read::History)
+}
+
+fn bad_query(message: impl Into<String>) -> ApiError {
+    ApiError::bad_request(ErrorCode::InvalidQuery, message)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EventsQuery {
+    aggregate_type: Option<String>,
+    aggregate_id: Option<String>,
+    actor: Option<String>,
+    correlation_id: Option<String>,
+    event_type: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    from_position: Option<i64>,
+    to_position: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct EventPage {
+    events: Vec<AuditEvent>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    next_cursor: Option<i64>,
+}
+
+async fn list_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<EventsQuery>,
+) -> Result<Json<EventPage>, ApiError> {
+    may_audit(&caller)?;
+    let limit = page_limit(query.limit, 100, 500)?;
+    let cursor = query.cursor.unwrap_or(0);
+    if cursor < 0 {
+        return Err(bad_query("cursor must not be negative"));
+    }
+    if let (Some(since), Some(until)) = (query.since, query.until) {
+        if since >= until {
+            return Err(bad_query("`since` must be before `until`"));
+        }
+    }
+    let filter = EventFilter {
+        aggregate_type: query.aggregate_type,
+        aggregate_id: query.aggregate_id,
+        actor: query.actor,
+        correlation_id: query.correlation_id,
+        event_type: query.event_type,
+        since: query.since,
+        until: query.until,
+        from_position: query.from_position,
+        to_position: query.to_position,
+    };
+    let events = events::list(&state.pool, &filter, cursor, limit)
+        .await
+        .map_err(commands::Error::from)?;
+    let next_cursor = (events.len() as i64 == limit)
+        .then(|| events.last().map(|e| e.global_position))
+        .flatten();
+    Ok(Json(EventPage {
+        events,
+        next_cursor,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AsOfQuery {
+    as_of: Option<DateTime<Utc>>,
+    version: Option<i64>,
+}
+
+async fn aggregate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((aggregate_type, aggregate_id)): Path<(String, String)>,
+    Query(query): Query<AsOfQuery>,
+) -> Result<Json<history::State>, ApiError> {
+    may_audit(&caller)?;
+    let as_of = match (query.as_of, query.version) {
+        (Some(_), Some(_)) => return Err(bad_query("name `as_of` or `version`, not both")),
+        (Some(at), None) => AsOf::Instant(at),
+        (None, Some(n)) if n >= 1 => AsOf::Version(n),
+        (None, Some(_)) => return Err(bad_query("version must be at least 1")),
+        (None, None) => AsOf::Latest,
+    };
+    match history::state(&state.pool, &aggregate_type, &aggregate_id, as_of).await {
+        Ok(Some(found)) => Ok(Json(found)),
+        Ok(None) => Err(ApiError::not_found(format!(
+            "{aggregate_type} {aggregate_id} has no events by then"
+        ))),
+        Err(HistoryError::UnknownType(name)) => {
+            Err(ApiError::not_found(format!("no aggregate type `{name}`")))
+        }
+        Err(HistoryError::Database(e)) => Err(commands::Error::from(e).into()),
+        Err(error @ HistoryError::Payload { .. }) => Err(ApiError::internal(&error)),
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Proof {
+    event: AuditEvent,
+    /// What the event's hash is SHA-256 of.
+    encoding: String,
+    /// The checkpoint that covers the event, absent until one does.
+    checkpoint: Option<CheckpointView>,
+    /// The event's place among the checkpoint's events and the Merkle path from its leaf
+    /// (SHA-256(0x00 || hash)) up to the checkpoint's root, lowest sibling first.
+    leaf_index: Option<usize>,
+    merkle_path: Vec<String>,
+}
+
+async fn proof(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(position): Path<i64>,
+) -> Result<Json<Proof>, ApiError> {
+    may_audit(&caller)?;
+    let not_found = || ApiError::not_found(format!("no event at position {position}"));
+    let event = events::at_position(&state.pool, position)
+        .await
+        .map_err(commands::Error::from)?
+        .ok_or_else(not_found)?;
+    let encoding = events::encoding_at(&state.pool, position)
+        .await
+        .map_err(commands::Error::from)?
+        .ok_or_else(not_found)?;
+    let covering = notary::covering(&state.pool, event.tx_id, event.global_position)
+        .await
+        .map_err(commands::Error::from)?;
+    let (checkpoint, leaf_index, merkle_path) = match covering {
+        Some((checkpoint, hashes)) => {
+            let leaves: Vec<merkle::Hash> = hashes.iter().map(|h| merkle::leaf(h)).collect();
+            let index = hashes
+                .iter()
+                .position(|h| canonical::hex(h) == event.hash)
+                .ok_or_else(|| ApiError::internal(&Unproven(position)))?;
+            let path = merkle::path(&leaves, index)
+                .iter()
+                .map(|h| canonical::hex(h))
+                .collect();
+            (Some(checkpoint.view()), Some(index), path)
+        }
+        None => (None, None, Vec::new()),
+    };
+    Ok(Json(Proof {
+        event,
+        encoding,
+        checkpoint,
+        leaf_index,
+        merkle_path,
+    }))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the event at position {0} is not among the events of the checkpoint covering it")]
+struct Unproven(i64);
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointsQuery {
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct CheckpointPage {
+    checkpoints: Vec<CheckpointView>,
+    next_cursor: Option<i64>,
+}
+
+async fn checkpoints(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<CheckpointsQuery>,
+) -> Result<Json<CheckpointPage>, ApiError> {
+    may_audit(&caller)?;
+    let limit = page_limit(query.limit, 100, 500)?;
+    let cursor = query.cursor.unwrap_or(0);
+    if cursor < 0 {
+        return Err(bad_query("cursor must not be negative"));
+    }
+    let found = notary::checkpoints(&state.pool, cursor, limit)
+        .await
+        .map_err(commands::Error::from)?;
+    let next_cursor = (found.len() as i64 == limit)
+        .then(|| found.last().map(|c| c.number))
+        .flatten();
+    Ok(Json(CheckpointPage {
+        checkpoints: found.iter().map(|c| c.view()).collect(),
+        next_cursor,
+    }))
+}
+
+async fn public_key(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    may_audit(&caller)?;
+    let key = state.audit_key.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "this process has no valid audit signing key",
+        )
+    })?;
+    Ok(Json(json!({
+        "algorithm": "Ed25519",
+        "public_key": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key),
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::*;
+
+    const AUDITORS: &[Who] = &[ADMIN, AUDITOR];
+
+    #[tokio::test]
+    async fn only_admins_and_auditors_get_past_the_policy() {
+        assert_role_matrix(vec![
+            Route::get("/audit/events", AUDITORS),
+            Route::get("/audit/events/1/proof", AUDITORS),
+            Route::get("/audit/aggregates/wallet/{id}", AUDITORS),
+            Route::get("/audit/checkpoints", AUDITORS),
+        ])
+        .await;
+    }
+
+    #[tokio::test]
+    async fn malformed_queries_are_400s_of_the_one_shape() {
+        assert_refusals(
+            AUDITOR,
+            vec![
+                bad_get("/audit/events?limit=0", 400, "invalid_query"),
+                bad_get("/audit/events?limit=501", 400, "invalid_query"),
+                bad_get("/audit/events?cursor=-1", 400, "invalid_query"),
+                bad_get("/audit/events?since=yesterday", 400, "invalid_query"),
+                bad_get(
+                    "/audit/events?since=2026-02-01T00:00:00Z&until=2026-01-01T00:00:00Z",
+                    400,
+                    "invalid_query",
+                ),
+                bad_get("/audit/events?actor=%00", 400, "invalid_text"),
+                bad_get("/audit/events/x/proof", 400, "invalid_path"),
+                bad_get(
+                    "/audit/aggregates/wallet/{id}?as_of=2026-01-01T00:00:00Z&version=2",
+                    400,
+                    "invalid_query",
+                ),
+                bad_get(
+                    "/audit/aggregates/wallet/{id}?version=0",
+                    400,
+                    "invalid_query",
+                ),
+                bad_get("/audit/checkpoints?limit=0", 400, "invalid_query"),
+            ],
+        )
+        .await;
+    }
+}
