@@ -39,6 +39,23 @@ fn bad_query(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(ErrorCode::InvalidQuery, message)
 }
 
+/// The page a `cursor` (a position or a number, exclusive) and a `limit` ask for.
+fn page(cursor: Option<i64>, limit: Option<i64>) -> Result<(i64, i64), ApiError> {
+    let limit = page_limit(limit, 100, 500)?;
+    match cursor.unwrap_or(0) {
+        cursor if cursor < 0 => Err(bad_query("cursor must not be negative")),
+        cursor => Ok((cursor, limit)),
+    }
+}
+
+/// The cursor of the page after one of `found` rows, the last with `key`; none after a short
+/// (so the last) page.
+fn next_cursor<T>(found: &[T], limit: i64, key: impl Fn(&T) -> i64) -> Option<i64> {
+    (found.len() as i64 == limit)
+        .then(|| found.last().map(key))
+        .flatten()
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EventsQuery {
@@ -69,11 +86,7 @@ async fn list_events(
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     may_audit(&caller)?;
-    let limit = page_limit(query.limit, 100, 500)?;
-    let cursor = query.cursor.unwrap_or(0);
-    if cursor < 0 {
-        return Err(bad_query("cursor must not be negative"));
-    }
+    let (cursor, limit) = page(query.cursor, query.limit)?;
     if let (Some(since), Some(until)) = (query.since, query.until) {
         if since >= until {
             return Err(bad_query("`since` must be before `until`"));
@@ -93,12 +106,9 @@ async fn list_events(
     let events = events::list(&state.pool, &filter, cursor, limit)
         .await
         .map_err(commands::Error::from)?;
-    let next_cursor = (events.len() as i64 == limit)
-        .then(|| events.last().map(|e| e.global_position))
-        .flatten();
     Ok(Json(EventPage {
+        next_cursor: next_cursor(&events, limit, |e| e.global_position),
         events,
-        next_cursor,
     }))
 }
 
@@ -214,20 +224,13 @@ async fn checkpoints(
     Query(query): Query<CheckpointsQuery>,
 ) -> Result<Json<CheckpointPage>, ApiError> {
     may_audit(&caller)?;
-    let limit = page_limit(query.limit, 100, 500)?;
-    let cursor = query.cursor.unwrap_or(0);
-    if cursor < 0 {
-        return Err(bad_query("cursor must not be negative"));
-    }
+    let (cursor, limit) = page(query.cursor, query.limit)?;
     let found = notary::checkpoints(&state.pool, cursor, limit)
         .await
         .map_err(commands::Error::from)?;
-    let next_cursor = (found.len() as i64 == limit)
-        .then(|| found.last().map(|c| c.number))
-        .flatten();
     Ok(Json(CheckpointPage {
         checkpoints: found.iter().map(|c| c.view()).collect(),
-        next_cursor,
+        next_cursor: next_cursor(&found, limit, |c| c.number),
     }))
 }
 

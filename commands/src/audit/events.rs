@@ -30,24 +30,26 @@ pub struct AuditEvent {
     pub previous_hash: Option<String>,
 }
 
+/// A stored event as read for the API, the export and the verifier: payload and metadata as
+/// PostgreSQL writes them, so that the hash can be recomputed.
 #[derive(Debug, sqlx::FromRow)]
-struct Row {
-    global_position: i64,
+pub(crate) struct Row {
+    pub(crate) global_position: i64,
     tx_id: i64,
-    aggregate_type: String,
-    aggregate_id: String,
-    sequence: i64,
+    pub(crate) aggregate_type: String,
+    pub(crate) aggregate_id: String,
+    pub(crate) sequence: i64,
     event_type: String,
     event_version: String,
     payload: String,
     metadata: String,
     recorded_at: DateTime<Utc>,
-    hash: Vec<u8>,
+    pub(crate) hash: Vec<u8>,
     previous_hash: Option<Vec<u8>>,
 }
 
 impl Row {
-    fn fields(&self) -> EventFields<'_> {
+    pub(crate) fn fields(&self) -> EventFields<'_> {
         EventFields {
             aggregate_type: &self.aggregate_type,
             aggregate_id: &self.aggregate_id,

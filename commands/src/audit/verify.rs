@@ -6,7 +6,7 @@ use futures::TryStreamExt;
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::canonical::EventFields;
+use super::events::Row;
 use super::merkle::{self, Hash};
 use super::notary::{chain, Checkpoint, SELECT_CHECKPOINTS};
 
@@ -89,20 +89,6 @@ impl Report {
 /// Stops reporting problems past this many (the first ones name the damage).
 const MAX_PROBLEMS: usize = 100;
 
-#[derive(sqlx::FromRow)]
-struct StreamRow {
-    aggregate_type: String,
-    aggregate_id: String,
-    sequence: i64,
-    event_type: String,
-    event_version: String,
-    payload: String,
-    metadata: String,
-    recorded_at: DateTime<Utc>,
-    hash: Vec<u8>,
-    global_position: i64,
-}
-
 /// Verifies the whole store against `trusted_key` (the notary's public key): every checkpoint
 /// must be signed with it. `progress` is called with the events checked so far, every 10,000.
 pub async fn verify(
@@ -122,10 +108,11 @@ async fn verify_streams(
     report: &mut Report,
     progress: &mut impl FnMut(u64),
 ) -> Result<(), crate::Error> {
-    let mut rows = sqlx::query_as::<_, StreamRow>(
-        "SELECT aggregate_type, aggregate_id, sequence, event_type, event_version,
-                payload::text AS payload, metadata::text AS metadata, recorded_at, hash,
-                global_position
+    // Each row's predecessor is the one read before it: none is joined.
+    let mut rows = sqlx::query_as::<_, Row>(
+        "SELECT global_position, tx_id::text::bigint AS tx_id, aggregate_type, aggregate_id,
+                sequence, event_type, event_version, payload::text AS payload,
+                metadata::text AS metadata, recorded_at, hash, NULL::bytea AS previous_hash
            FROM events ORDER BY aggregate_type, aggregate_id, sequence",
     )
     .fetch(pool);
@@ -156,17 +143,8 @@ async fn verify_streams(
                 global_position: row.global_position,
             });
         } else {
-            let fields = EventFields {
-                aggregate_type: &row.aggregate_type,
-                aggregate_id: &row.aggregate_id,
-                sequence: row.sequence,
-                event_type: &row.event_type,
-                event_version: &row.event_version,
-                payload: &row.payload,
-                metadata: &row.metadata,
-                recorded_at: row.recorded_at,
-            };
-            let matches = fields
+            let matches = row
+                .fields()
                 .hash(predecessor)
                 .is_ok_and(|hash| hash.as_slice() == row.hash.as_slice());
             if !matches {
