@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use api::consumer::Consumer;
 use api::process::Parts;
 use commands::audit::events::{self, EventFilter};
 use commands::audit::verify::{self, Problem, Report};
@@ -409,6 +410,77 @@ async fn a_wallet_is_rebuilt_as_it_was_at_each_version_and_instant() {
         .await
         .expect_error(404, "not_found");
     history.done().await;
+}
+
+#[tokio::test]
+async fn a_job_is_rebuilt_as_it_was_posted_updated_and_closed() {
+    let env = TestEnv::new().await;
+    let app = env
+        .start(Parts {
+            api: true,
+            relay: true,
+            projectors: vec![Consumer::Jobs],
+        })
+        .await;
+    let market = Market::open(&env, &app).await;
+    let job = &market.job;
+    app.put(
+        &market.employer,
+        &format!("/jobs/{job}"),
+        json!({"title": "Staff Rust engineer", "description": "Build it."}),
+    )
+    .await
+    .expect(200);
+    let closed = app.close_job(&market.employer, job).await;
+    assert_eq!(closed.status, 200, "{:?}", closed.body);
+    let closed = closed.position();
+    let auditor = env.user(Role::Auditor);
+    let mut instants = Vec::new();
+    for (version, status, title) in [
+        (1, "Open", "Rust engineer"),
+        (2, "Open", "Staff Rust engineer"),
+        (3, "Closed", "Staff Rust engineer"),
+    ] {
+        let state = app
+            .get(
+                &auditor,
+                &format!("/audit/aggregates/job/{job}?version={version}"),
+            )
+            .await
+            .expect_ok();
+        assert_eq!(
+            (
+                &state["state"]["status"],
+                &state["state"]["details"]["title"]
+            ),
+            (&json!(status), &json!(title)),
+            "version {version}"
+        );
+        instants.push((state["events"][version - 1]["recorded_at"].clone(), status));
+    }
+    for (at, status) in instants {
+        let at = at.as_str().expect("an instant");
+        let state = app
+            .get(&auditor, &format!("/audit/aggregates/job/{job}?as_of={at}"))
+            .await
+            .expect_ok();
+        assert_eq!(state["state"]["status"], status, "as of {at}");
+    }
+    // Today's state is the read model's.
+    let now = app
+        .get(&auditor, &format!("/audit/aggregates/job/{job}"))
+        .await
+        .expect_ok();
+    let view = app
+        .get_after(&auditor, &format!("/jobs/{job}"), &closed)
+        .await
+        .expect_ok();
+    assert_eq!(
+        (&now["state"]["details"]["title"], &json!("closed")),
+        (&view["title"], &view["status"])
+    );
+    app.stop().await;
+    env.cleanup().await;
 }
 
 #[tokio::test]
