@@ -20,6 +20,16 @@ pub mod store;
 pub mod wake;
 
 pub use context::CommandContext;
+
+/// Lowercase hexadecimal, as hashes and signatures are written.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        write!(out, "{byte:02x}").expect("a String takes any write");
+    }
+    out
+}
 pub use error::Error;
 pub use service::CommandService;
 pub use store::Committed;

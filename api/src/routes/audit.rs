@@ -13,7 +13,7 @@ use commands::audit::{canonical, merkle};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::page_limit;
+use super::{next_cursor, page};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Path, Query};
 use crate::read_policy::{may_ask, Read};
@@ -37,23 +37,6 @@ fn may_audit(caller: &Caller) -> Result<(), ApiError> {
 
 fn bad_query(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(ErrorCode::InvalidQuery, message)
-}
-
-/// The page a `cursor` (a position or a number, exclusive) and a `limit` ask for.
-fn page(cursor: Option<i64>, limit: Option<i64>) -> Result<(i64, i64), ApiError> {
-    let limit = page_limit(limit, 100, 500)?;
-    match cursor.unwrap_or(0) {
-        cursor if cursor < 0 => Err(bad_query("cursor must not be negative")),
-        cursor => Ok((cursor, limit)),
-    }
-}
-
-/// The cursor of the page after one of `found` rows, the last with `key`; none after a short
-/// (so the last) page.
-fn next_cursor<T>(found: &[T], limit: i64, key: impl Fn(&T) -> i64) -> Option<i64> {
-    (found.len() as i64 == limit)
-        .then(|| found.last().map(key))
-        .flatten()
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,7 +69,7 @@ async fn list_events(
     Query(query): Query<EventsQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     may_audit(&caller)?;
-    let (cursor, limit) = page(query.cursor, query.limit)?;
+    let (cursor, limit) = page(query.cursor, query.limit, 100, 500)?;
     if let (Some(since), Some(until)) = (query.since, query.until) {
         if since >= until {
             return Err(bad_query("`since` must be before `until`"));
@@ -166,11 +149,7 @@ async fn proof(
 ) -> Result<Json<Proof>, ApiError> {
     may_audit(&caller)?;
     let not_found = || ApiError::not_found(format!("no event at position {position}"));
-    let event = events::at_position(&state.pool, position)
-        .await
-        .map_err(commands::Error::from)?
-        .ok_or_else(not_found)?;
-    let encoding = events::encoding_at(&state.pool, position)
+    let (event, encoding) = events::at_position(&state.pool, position)
         .await
         .map_err(commands::Error::from)?
         .ok_or_else(not_found)?;
@@ -224,7 +203,7 @@ async fn checkpoints(
     Query(query): Query<CheckpointsQuery>,
 ) -> Result<Json<CheckpointPage>, ApiError> {
     may_audit(&caller)?;
-    let (cursor, limit) = page(query.cursor, query.limit)?;
+    let (cursor, limit) = page(query.cursor, query.limit, 100, 500)?;
     let found = notary::checkpoints(&state.pool, cursor, limit)
         .await
         .map_err(commands::Error::from)?;

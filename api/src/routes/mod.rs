@@ -40,6 +40,32 @@ pub(crate) fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i
     }
 }
 
+/// A page after a numeric `cursor` (exclusive, 0 by default) of at most `limit` rows, within
+/// 1..=max and `default` when absent.
+pub(crate) fn page(
+    cursor: Option<i64>,
+    limit: Option<i64>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), ApiError> {
+    let limit = page_limit(limit, default, max)?;
+    match cursor.unwrap_or(0) {
+        cursor if cursor < 0 => Err(ApiError::bad_request(
+            ErrorCode::InvalidQuery,
+            "cursor must not be negative",
+        )),
+        cursor => Ok((cursor, limit)),
+    }
+}
+
+/// The cursor of the page after `found` (its last row's `key`); none after a short page,
+/// which is the last.
+pub(crate) fn next_cursor<T>(found: &[T], limit: i64, key: impl Fn(&T) -> i64) -> Option<i64> {
+    (found.len() as i64 == limit)
+        .then(|| found.last().map(key))
+        .flatten()
+}
+
 /// The cursor a previous page returned.
 pub(crate) fn page_cursor(cursor: Option<&str>) -> Result<Option<Cursor>, ApiError> {
     cursor

@@ -75,12 +75,7 @@ impl WebhookVerifier {
         let mut mac = self.mac.clone();
         mac.update(format!("{timestamp}.").as_bytes());
         mac.update(payload);
-        let signature: String = mac
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let signature = commands::hex(&mac.finalize().into_bytes());
         format!("t={timestamp},v1={signature}")
     }
 

@@ -12,7 +12,7 @@ use projections::ledger::{self, LedgerEntry, LedgerProjector, Statement, WalletB
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::AfterQuery;
+use super::{next_cursor, page, AfterQuery};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Path, Query};
 use crate::position::{reflect, Written};
@@ -72,31 +72,12 @@ async fn entries(
     Query(query): Query<EntriesQuery>,
 ) -> Result<Json<EntryPage>, ApiError> {
     may_read(&caller, wallet_id)?;
-    let limit = match query.limit {
-        None => 100,
-        Some(n @ 1..=500) => n,
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                ErrorCode::InvalidQuery,
-                "limit must be between 1 and 500",
-            ))
-        }
-    };
-    let cursor = query.cursor.unwrap_or(0);
-    if cursor < 0 {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "cursor must not be negative",
-        ));
-    }
+    let (cursor, limit) = page(query.cursor, query.limit, 100, 500)?;
     reflect::<LedgerProjector>(&state, query.after.as_deref()).await?;
     let entries = ledger::entries(&state.pool, wallet_id, cursor, limit).await?;
-    let next_cursor = (entries.len() as i64 == limit)
-        .then(|| entries.last().map(|e| e.sequence))
-        .flatten();
     Ok(Json(EntryPage {
+        next_cursor: next_cursor(&entries, limit, |e| e.sequence),
         entries,
-        next_cursor,
     }))
 }
 

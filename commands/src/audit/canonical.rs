@@ -69,14 +69,7 @@ pub fn instant(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-/// Lowercase hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        write!(out, "{byte:02x}").expect("a String takes any write");
-    }
-    out
-}
+pub use crate::hex;
 
 /// `json` in canonical form.
 pub fn canonical_json(json: &str) -> Result<String, NotJson> {

@@ -151,27 +151,22 @@ pub async fn list(
     rows.into_iter().map(Row::into_event).collect()
 }
 
-/// One event by its position.
-pub async fn at_position(pool: &PgPool, position: i64) -> Result<Option<AuditEvent>, sqlx::Error> {
-    let sql = format!("{SELECT_EVENTS} WHERE e.global_position = $1");
-    let row: Option<Row> = sqlx::query_as(&sql)
-        .bind(position)
-        .fetch_optional(pool)
-        .await?;
-    row.map(Row::into_event).transpose()
-}
-
-/// The canonical encoding of the event at `position`, as its hash covers it.
-pub async fn encoding_at(pool: &PgPool, position: i64) -> Result<Option<String>, sqlx::Error> {
+/// The event at `position` and the canonical encoding its hash covers.
+pub async fn at_position(
+    pool: &PgPool,
+    position: i64,
+) -> Result<Option<(AuditEvent, String)>, sqlx::Error> {
     let sql = format!("{SELECT_EVENTS} WHERE e.global_position = $1");
     let row: Option<Row> = sqlx::query_as(&sql)
         .bind(position)
         .fetch_optional(pool)
         .await?;
     row.map(|row| {
-        row.fields()
+        let encoding = row
+            .fields()
             .encoding(row.previous_hash.as_deref())
-            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok((row.into_event()?, encoding))
     })
     .transpose()
 }

@@ -89,10 +89,7 @@ impl Embedder for CachedEmbedder {
 
 /// Hex SHA-256 of the text.
 pub fn content_hash(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex(&Sha256::digest(text.as_bytes()))
 }
 
 /// Little-endian f32s.
