@@ -74,6 +74,8 @@ error_codes! {
     /// Fields the domain refuses, one entry per problem in `details.fields`.
     InvalidFields => "invalid_fields",
     NotFound => "not_found",
+    /// The candidate was erased: nothing about it can change any more.
+    CandidateErased => "candidate_erased",
     AlreadyRegistered => "already_registered",
     AlreadyExists => "already_exists",
     JobClosed => "job_closed",
@@ -214,6 +216,10 @@ impl From<DomainError> for ApiError {
             DomainError::CandidateNotFound { .. }
             | DomainError::EmployerNotFound { .. }
             | DomainError::JobNotFound { .. } => ApiError::not_found(message),
+            DomainError::CandidateErased { candidate_id } => {
+                ApiError::new(StatusCode::GONE, ErrorCode::CandidateErased, message)
+                    .with_details(json!({ "candidate_id": candidate_id }))
+            }
             DomainError::JobClosed { job_id } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::JobClosed, message)
                     .with_details(json!({ "job_id": job_id }))
@@ -285,6 +291,7 @@ impl From<commands::Error> for ApiError {
             ),
             commands::Error::Database(ref e) if is_unavailable(e) => ApiError::unavailable(&error),
             commands::Error::Store(_)
+            | commands::Error::Privacy(_)
             | commands::Error::Database(_)
             | commands::Error::Migrate(_)
             | commands::Error::Kafka(_)
@@ -307,6 +314,7 @@ impl From<projections::Error> for ApiError {
             | projections::Error::Kafka(_)
             | projections::Error::Envelope { .. }
             | projections::Error::Payload { .. }
+            | projections::Error::Privacy(_)
             | projections::Error::UnknownProjection(_) => ApiError::internal(&error),
         }
     }

@@ -2,6 +2,7 @@
 //! telemetry, bearer-token auth, and the assembly of the API, the relay and the projectors
 //! into processes.
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod consumer;

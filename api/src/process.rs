@@ -11,6 +11,7 @@ use commands::embeddings::local::LocalEmbedder;
 use commands::embeddings::openai::{OpenAiEmbedder, OpenAiEmbedderConfig};
 use commands::embeddings::{Embedder, EmbeddingError};
 use commands::health::{Health, PartHealth};
+use commands::privacy::MasterKeys;
 use commands::providers::local::LocalWriter;
 use commands::providers::openai::{OpenAiConfig, OpenAiWriter};
 use commands::providers::DocumentWriter;
@@ -75,6 +76,8 @@ pub enum StartError {
     PublicSecret(#[from] crate::settings::PublicSecret),
     #[error("HIRESTREAM_AUDIT__SIGNING_KEY: {0}")]
     AuditKey(#[from] commands::audit::notary::BadKey),
+    #[error("HIRESTREAM_PRIVACY__MASTER_KEY or HIRESTREAM_PRIVACY__PREVIOUS_MASTER_KEYS: {0}")]
+    MasterKey(#[from] commands::privacy::BadMasterKey),
 }
 
 /// A part of the process stopped with an error (logged where it happened).
@@ -109,7 +112,26 @@ pub fn projector_config(settings: &Settings) -> ProjectorConfig {
         topic_prefix: settings.kafka.topic_prefix.clone(),
         batch_size: settings.projector.batch_size,
         retry_backoff: Duration::from_millis(settings.projector.retry_backoff_ms),
+        master_keys: master_keys(settings),
     }
+}
+
+/// The configured master keys; [`start`] refuses to run with keys that do not parse, so the
+/// development key stands in only where nothing started (a unit test of the settings).
+pub fn master_keys(settings: &Settings) -> MasterKeys {
+    settings
+        .privacy
+        .master_keys()
+        .unwrap_or_else(|_| MasterKeys::development())
+}
+
+/// The command service with the configured master keys.
+pub fn command_service(settings: &Settings, pool: PgPool) -> Arc<CommandService> {
+    Arc::new(CommandService::new(
+        pool,
+        commands::service::DEFAULT_MAX_ATTEMPTS,
+        master_keys(settings),
+    ))
 }
 
 pub async fn connect(settings: &Settings) -> Result<PgPool, commands::Error> {
@@ -132,10 +154,7 @@ pub fn app_state(
             index: Arc::clone(&m.index),
             embedder: Arc::clone(&m.model),
         }),
-        commands: Arc::new(CommandService::new(
-            pool.clone(),
-            commands::service::DEFAULT_MAX_ATTEMPTS,
-        )),
+        commands: command_service(settings, pool.clone()),
         progress: Progress::listen(pool.clone()),
         pool,
         keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
@@ -293,7 +312,7 @@ pub async fn run_projector(
         }
         Consumer::DocumentWorker => {
             let worker = DocumentWorker::new(
-                command_service(pool),
+                command_service(settings, pool),
                 writer(settings),
                 retry_policy(settings),
             );
@@ -303,20 +322,13 @@ pub async fn run_projector(
                 .await
         }
         Consumer::DocumentRefunds => {
-            let refunds = DocumentRefunds::new(command_service(pool));
+            let refunds = DocumentRefunds::new(command_service(settings, pool));
             Reactor::new(refunds, config)
                 .with_health(health)
                 .run(shutdown)
                 .await
         }
     }
-}
-
-fn command_service(pool: PgPool) -> Arc<CommandService> {
-    Arc::new(CommandService::new(
-        pool,
-        commands::service::DEFAULT_MAX_ATTEMPTS,
-    ))
 }
 
 /// The document writer the settings choose.
@@ -505,6 +517,7 @@ pub async fn start(
         settings.refuse_public_secrets()?;
     }
     let signer = settings.audit.signer()?;
+    settings.privacy.master_keys()?;
     if parts.relay {
         settings.refuse_public_audit_key()?;
     }

@@ -4,8 +4,8 @@
 //! Admins and auditors read everything. A candidate or an employer reads what is its own,
 //! checked by role and subject together as writes are: a token whose subject equals a
 //! candidate's id reads that candidate's data only if its role is candidate. Employers also
-//! read every candidate's profile, without its email address. Jobs, job search and employer
-//! profiles are open to every signed-in caller and ask nothing here.
+//! read the profiles of candidates tied to them ([`employer_sight`]). Jobs, job search and
+//! employer profiles are open to every signed-in caller and ask nothing here.
 //!
 //! A handler asks twice where it must look the resource up to learn its parties (a job's
 //! employer, a document's candidate): [`may_ask`] before anything is looked up, so a role that
@@ -36,6 +36,8 @@ pub enum Read {
     JobApplications,
     /// `GET /applications/{application_id}`.
     Application,
+    /// `GET /candidates/{candidate_id}/export`: everything held about the person.
+    PersonalData,
     /// Everything under `/audit`: the events, their proofs, the checkpoints, any aggregate
     /// as it was. For admins and auditors only.
     History,
@@ -45,8 +47,9 @@ pub enum Read {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     Full,
-    /// A candidate's profile without its contact details (for employers).
-    WithoutContact,
+    /// What an employer sees of a candidate depends on what ties them (see
+    /// [`employer_sight`]).
+    IfRelated,
 }
 
 /// The parties a resource belongs to, as its path names them or a lookup found them.
@@ -81,7 +84,7 @@ impl Parties {
 
 impl Read {
     /// Every read the policy rules on.
-    pub const ALL: [Read; 9] = [
+    pub const ALL: [Read; 10] = [
         Read::CandidateProfile,
         Read::CandidateFeed,
         Read::Wallet,
@@ -90,6 +93,7 @@ impl Read {
         Read::JobFeed,
         Read::JobApplications,
         Read::Application,
+        Read::PersonalData,
         Read::History,
     ];
 
@@ -97,7 +101,9 @@ impl Read {
     pub fn parties(self) -> &'static [Role] {
         match self {
             Read::CandidateProfile => &[Role::Candidate, Role::Employer],
-            Read::CandidateFeed | Read::Wallet | Read::Documents => &[Role::Candidate],
+            Read::CandidateFeed | Read::Wallet | Read::Documents | Read::PersonalData => {
+                &[Role::Candidate]
+            }
             Read::JobMatches | Read::JobFeed | Read::JobApplications => &[Role::Employer],
             Read::Application => &[Role::Candidate, Role::Employer],
             Read::History => &[],
@@ -116,6 +122,7 @@ impl Read {
                 "only the job's employer, admins and auditors see its applications"
             }
             Read::Application => "only the parties to an application see it",
+            Read::PersonalData => "a person's data is exported to the person, admins and auditors",
             Read::History => "the audit history is for auditors and admins",
         }
     }
@@ -142,10 +149,40 @@ pub fn may_read(actor: Actor, read: Read, parties: Parties) -> Result<Access, Ap
     if party == Some(actor.subject) {
         Ok(Access::Full)
     } else if read == Read::CandidateProfile && actor.role == Role::Employer {
-        Ok(Access::WithoutContact)
+        Ok(Access::IfRelated)
     } else {
         Err(ApiError::forbidden(read.refusal()))
     }
+}
+
+/// What ties an employer to a candidate, as the read models know it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relation {
+    /// Nothing: the employer has no reason to see the candidate.
+    None,
+    /// The candidate is in the feed of one of the employer's jobs, or one side swiped.
+    Considered,
+    /// The candidate applied to one of the employer's jobs, or they matched.
+    Connected,
+}
+
+/// What an employer sees of a candidate: the full profile once the candidate applied or they
+/// matched; a pseudonymous one (no name, no contact) while the candidate is only considered;
+/// nothing otherwise (`None`: the candidate is not found, as for one that does not exist).
+pub fn employer_sight(relation: Relation) -> Option<Sight> {
+    match relation {
+        Relation::Connected => Some(Sight::Full),
+        Relation::Considered => Some(Sight::Pseudonymous),
+        Relation::None => None,
+    }
+}
+
+/// How much of a candidate's profile an employer sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sight {
+    Full,
+    /// Without the name and the email address.
+    Pseudonymous,
 }
 
 /// Whose matches `GET /matches` lists.
@@ -244,7 +281,7 @@ mod tests {
                 };
                 let access = may_read(Actor::new(OWNER, role), read, other_kind).ok();
                 let expected = (read == Read::CandidateProfile && role == Role::Employer)
-                    .then_some(Access::WithoutContact);
+                    .then_some(Access::IfRelated);
                 assert_eq!(access, expected, "{role} {read:?}");
             }
         }
@@ -256,7 +293,7 @@ mod tests {
             for role in [Role::Candidate, Role::Employer] {
                 let access = may_read(Actor::new(OTHER, role), read, Parties::both(OWNER, OWNER));
                 let expected = (read == Read::CandidateProfile && role == Role::Employer)
-                    .then_some(Access::WithoutContact);
+                    .then_some(Access::IfRelated);
                 assert_eq!(access.ok(), expected, "{role} {read:?}");
             }
         }

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use commands::privacy::{BadMasterKey, MasterKey, MasterKeys, DEVELOPMENT_MASTER_KEY};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -27,6 +28,7 @@ pub struct Settings {
     pub projector: ProjectorSettings,
     pub payments: PaymentSettings,
     pub audit: AuditSettings,
+    pub privacy: PrivacySettings,
     pub llm: LlmSettings,
     pub embeddings: EmbeddingSettings,
     pub matching: MatchingSettings,
@@ -141,6 +143,31 @@ impl AuditSettings {
             every_events: self.checkpoint_events.max(1),
             interval: Duration::from_millis(self.checkpoint_interval_ms),
         }
+    }
+}
+
+/// The keys that seal personal data (docs/adr/0014-personal-data.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// Seals every subject key: 32 bytes in base64 (`hirestream keys generate --master`).
+    pub master_key: Secret,
+    /// Master keys that sealed subject keys before the current one, comma-separated: still
+    /// read until `hirestream keys rotate-master` has sealed every subject key anew.
+    pub previous_master_keys: Secret,
+}
+
+impl PrivacySettings {
+    pub fn master_keys(&self) -> Result<MasterKeys, BadMasterKey> {
+        let current = MasterKey::from_base64(self.master_key.expose())?;
+        let previous = self
+            .previous_master_keys
+            .expose()
+            .split(',')
+            .filter(|key| !key.trim().is_empty())
+            .map(MasterKey::from_base64)
+            .collect::<Result<_, _>>()?;
+        Ok(MasterKeys::new(current, previous))
     }
 }
 
@@ -294,6 +321,10 @@ impl Default for Settings {
                 checkpoint_events: 1_000,
                 checkpoint_interval_ms: 5_000,
             },
+            privacy: PrivacySettings {
+                master_key: Secret::new(DEVELOPMENT_MASTER_KEY),
+                previous_master_keys: Secret::new(""),
+            },
             llm: LlmSettings {
                 provider: LlmProvider::Local,
                 base_url: "https://api.openai.com/v1".into(),
@@ -436,6 +467,9 @@ impl Settings {
         }
         if public(&self.payments.webhook_secret, DEVELOPMENT_WEBHOOK_SECRET) {
             settings.push("HIRESTREAM_PAYMENTS__WEBHOOK_SECRET");
+        }
+        if public(&self.privacy.master_key, DEVELOPMENT_MASTER_KEY) {
+            settings.push("HIRESTREAM_PRIVACY__MASTER_KEY");
         }
         if settings.is_empty() {
             Ok(())
@@ -631,7 +665,8 @@ mod tests {
             Err(PublicSecret {
                 settings: vec![
                     "HIRESTREAM_AUTH__JWT_SECRET",
-                    "HIRESTREAM_PAYMENTS__WEBHOOK_SECRET"
+                    "HIRESTREAM_PAYMENTS__WEBHOOK_SECRET",
+                    "HIRESTREAM_PRIVACY__MASTER_KEY"
                 ]
             })
         );
@@ -640,7 +675,10 @@ mod tests {
         assert_eq!(
             half.refuse_public_secrets(),
             Err(PublicSecret {
-                settings: vec!["HIRESTREAM_PAYMENTS__WEBHOOK_SECRET"]
+                settings: vec![
+                    "HIRESTREAM_PAYMENTS__WEBHOOK_SECRET",
+                    "HIRESTREAM_PRIVACY__MASTER_KEY"
+                ]
             })
         );
         let empty = Settings::load_from(
@@ -658,6 +696,10 @@ mod tests {
             env(&[
                 ("HIRESTREAM_AUTH__JWT_SECRET", "s3cret"),
                 ("HIRESTREAM_PAYMENTS__WEBHOOK_SECRET", "whsec_own"),
+                (
+                    "HIRESTREAM_PRIVACY__MASTER_KEY",
+                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+                ),
             ]),
         )
         .expect("settings load");

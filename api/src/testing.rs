@@ -27,7 +27,11 @@ pub fn app() -> axum::Router {
         .connect_lazy("postgres://nobody@127.0.0.1:1/nothing")
         .expect("lazy pool");
     let state = AppState {
-        commands: Arc::new(CommandService::new(pool.clone(), 1)),
+        commands: Arc::new(CommandService::new(
+            pool.clone(),
+            1,
+            commands::privacy::MasterKeys::development(),
+        )),
         pool,
         keys: Arc::new(TokenKeys::new(SECRET)),
         consistency_wait: Duration::from_millis(10),

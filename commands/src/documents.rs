@@ -1,6 +1,7 @@
 //! The write side of AI documents: requesting one (charge first, then the request), and
 //! recording what the worker produced.
 
+use domain::candidate::Candidate;
 use domain::document::{
     document_id, CompleteDocument, Document, DocumentCommand, DocumentKind, FailDocument,
     Generation, RequestDocument,
@@ -99,6 +100,11 @@ impl CommandService {
     /// The document's current state.
     pub async fn document(&self, document_id: Uuid) -> Result<Document, Error> {
         Ok(self.documents.load(&document_id.to_string()).await?.0)
+    }
+
+    /// The candidate as the event store has it now, its personal fields opened.
+    pub async fn candidate(&self, candidate_id: Uuid) -> Result<Candidate, Error> {
+        Ok(self.candidates.load(&candidate_id.to_string()).await?.0)
     }
 
     /// What a provider needs to write the document: the candidate's profile and the target

@@ -19,6 +19,8 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error("migration")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("personal data")]
+    Privacy(#[source] crate::privacy::PrivacyError),
     #[error("kafka")]
     Kafka(#[from] rdkafka::error::KafkaError),
     #[error("event {aggregate_type}/{aggregate_id}/{sequence} could not be encoded")]
@@ -29,4 +31,17 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+}
+
+impl From<crate::privacy::PrivacyError> for Error {
+    fn from(error: crate::privacy::PrivacyError) -> Self {
+        use crate::privacy::PrivacyError;
+        match error {
+            PrivacyError::Database(e) => Error::Database(e),
+            PrivacyError::Erased(candidate_id) => {
+                Error::Domain(DomainError::CandidateErased { candidate_id })
+            }
+            other => Error::Privacy(other),
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod embeddings;
 mod error;
 pub mod health;
 pub mod import;
+pub mod privacy;
 pub mod providers;
 pub mod relay;
 pub mod service;

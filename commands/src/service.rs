@@ -7,7 +7,8 @@ use domain::application::{
     SubmitApplication, WithdrawApplication,
 };
 use domain::candidate::{
-    Candidate, CandidateCommand, RegisterCandidate, UpdateCandidateProfile, ValidateCandidate,
+    Candidate, CandidateCommand, EraseCandidate, RegisterCandidate, UpdateCandidateProfile,
+    ValidateCandidate,
 };
 use domain::document::Document;
 use domain::employer::{Employer, EmployerCommand, RegisterEmployer, UpdateEmployerProfile};
@@ -21,6 +22,7 @@ use sqlx::PgPool;
 use tracing::instrument;
 use uuid::Uuid;
 
+use crate::privacy::{Keyring, MasterKeys};
 use crate::store::{Committed, Store};
 use crate::wake::AppendBell;
 use crate::{CommandContext, Error};
@@ -40,22 +42,31 @@ pub struct CommandService {
     pairings: Store<Pairing>,
     wallets: Store<Wallet>,
     applications: Store<Application>,
+    keyring: Keyring,
 }
 
 impl CommandService {
-    pub fn new(pool: PgPool, max_attempts: u32) -> Self {
+    /// A service over `pool` that seals personal data with subject keys sealed by `master`.
+    pub fn new(pool: PgPool, max_attempts: u32, master: MasterKeys) -> Self {
         let bell = AppendBell::new(pool.clone());
+        let keyring = Keyring::new(pool.clone(), master);
         Self {
-            pool: pool.clone(),
-            applications: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
-            documents: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
-            candidates: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
-            employers: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
-            jobs: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
-            pairings: Store::new(pool.clone(), max_attempts).with_bell(bell.clone()),
-            wallets: Store::with_snapshots(pool.clone(), max_attempts, WALLET_SNAPSHOT_EVERY)
+            pool,
+            applications: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
+            documents: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
+            candidates: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
+            employers: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
+            jobs: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
+            pairings: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
+            wallets: Store::with_snapshots(keyring.clone(), max_attempts, WALLET_SNAPSHOT_EVERY)
                 .with_bell(bell.clone()),
+            keyring,
         }
+    }
+
+    /// The subject keys this service seals with.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     #[instrument(skip_all, fields(aggregate_id = %cmd.candidate_id, correlation_id = %ctx.correlation_id))]
@@ -341,10 +352,42 @@ impl CommandService {
 
     /// A candidate's first event registers it, so a candidate with any event is registered.
     pub(crate) async fn require_candidate(&self, candidate_id: Uuid) -> Result<(), Error> {
-        if self.candidates.exists(&candidate_id.to_string()).await? {
-            Ok(())
-        } else {
+        if !self.candidates.exists(&candidate_id.to_string()).await? {
             Err(DomainError::CandidateNotFound { candidate_id }.into())
+        } else if self.keyring.is_erased(candidate_id).await? {
+            Err(DomainError::CandidateErased { candidate_id }.into())
+        } else {
+            Ok(())
         }
+    }
+
+    /// Erases a candidate: destroys its key first (from then on, nothing it wrote can be
+    /// read, and nothing personal can be written about it), then records `CandidateErased`,
+    /// on which every read model forgets the person. Running it again finishes an erasure
+    /// that stopped in between, and changes nothing after a complete one.
+    #[instrument(skip_all, fields(aggregate_id = %cmd.candidate_id, correlation_id = %ctx.correlation_id))]
+    pub async fn erase_candidate(
+        &self,
+        ctx: &CommandContext,
+        cmd: EraseCandidate,
+    ) -> Result<Committed, Error> {
+        let id = cmd.candidate_id.to_string();
+        // Refusals (unknown candidate, another caller) come before anything is destroyed.
+        let (candidate, _) = self.candidates.load(&id).await?;
+        if !candidate.registered {
+            return Err(DomainError::CandidateNotFound {
+                candidate_id: cmd.candidate_id,
+            }
+            .into());
+        }
+        if !cmd.erased_by.may(Write::EraseCandidate, cmd.candidate_id) {
+            return Err(
+                DomainError::forbidden(cmd.erased_by, "candidate", cmd.candidate_id).into(),
+            );
+        }
+        self.keyring.erase(cmd.candidate_id).await?;
+        self.candidates
+            .execute(&id, CandidateCommand::EraseCandidate(cmd), ctx)
+            .await
     }
 }

@@ -9,11 +9,12 @@ use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{EventStoreAggregateContext, PersistedEventStore};
 use cqrs_es::{Aggregate, AggregateError, EventStore};
 use domain::DomainError;
-use postgres_es::PostgresEventRepository;
 use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::context::CommandContext;
+use crate::privacy::repository::SealedRepository;
+use crate::privacy::Keyring;
 use crate::wake::AppendBell;
 use crate::Error;
 
@@ -35,7 +36,7 @@ const AGGREGATE_EXISTS: &str =
 /// The event store of one aggregate type.
 pub struct Store<A: Aggregate> {
     pool: PgPool,
-    inner: PersistedEventStore<PostgresEventRepository, A>,
+    inner: PersistedEventStore<SealedRepository, A>,
     max_attempts: u32,
     /// Snapshot interval in events, for stores that snapshot.
     snapshot_every: Option<usize>,
@@ -64,8 +65,9 @@ where
     A: Aggregate<Error = DomainError, Services = ()> + Clone,
     A::Command: domain::Command + Clone,
 {
-    pub fn new(pool: PgPool, max_attempts: u32) -> Self {
-        let repo = PostgresEventRepository::new(pool.clone()).with_tables("events", "snapshots");
+    pub fn new(keyring: Keyring, max_attempts: u32) -> Self {
+        let pool = keyring.pool().clone();
+        let repo = SealedRepository::new(keyring);
         Self::from_store(
             pool,
             PersistedEventStore::new_event_store(repo),
@@ -76,8 +78,9 @@ where
 
     /// A store that snapshots the aggregate every `every` events, for aggregates with long
     /// histories (a wallet is charged for years).
-    pub fn with_snapshots(pool: PgPool, max_attempts: u32, every: usize) -> Self {
-        let repo = PostgresEventRepository::new(pool.clone()).with_tables("events", "snapshots");
+    pub fn with_snapshots(keyring: Keyring, max_attempts: u32, every: usize) -> Self {
+        let pool = keyring.pool().clone();
+        let repo = SealedRepository::new(keyring);
         Self::from_store(
             pool,
             PersistedEventStore::new_snapshot_store(repo, every),
@@ -88,7 +91,7 @@ where
 
     fn from_store(
         pool: PgPool,
-        inner: PersistedEventStore<PostgresEventRepository, A>,
+        inner: PersistedEventStore<SealedRepository, A>,
         max_attempts: u32,
         snapshot_every: Option<usize>,
     ) -> Self {
@@ -270,6 +273,10 @@ fn store_error(error: AggregateError<DomainError>) -> Error {
         // A database error stays one, so that callers can tell an outage (a pool that timed
         // out, a connection lost) from a fault of the store.
         AggregateError::DatabaseConnectionError(e) | AggregateError::UnexpectedError(e) => {
+            let e = match e.downcast::<DomainError>() {
+                Ok(refused) => return Error::Domain(*refused),
+                Err(e) => e,
+            };
             match e.downcast::<sqlx::Error>() {
                 Ok(e) => Error::Database(*e),
                 Err(e) => Error::Store(e),

@@ -17,12 +17,14 @@ pub enum CandidateCommand {
     RegisterCandidate(RegisterCandidate),
     UpdateCandidateProfile(UpdateCandidateProfile),
     ValidateCandidate(ValidateCandidate),
+    EraseCandidate(EraseCandidate),
 }
 
 crate::domain_command!(CandidateCommand {
     RegisterCandidate,
     UpdateCandidateProfile,
-    ValidateCandidate
+    ValidateCandidate,
+    EraseCandidate
 });
 
 /// What a candidate tells about itself; replaced as a whole on each update.
@@ -134,6 +136,14 @@ pub struct ValidateCandidate {
     pub validated_by: Actor,
 }
 
+/// The right to erasure: the candidate's personal data becomes unreadable everywhere (its
+/// key is destroyed by the write side) and every read model forgets the person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EraseCandidate {
+    pub candidate_id: Uuid,
+    pub erased_by: Actor,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RegisterCandidate {
     pub candidate_id: Uuid,
@@ -156,12 +166,17 @@ pub enum CandidateEvent {
         candidate_id: Uuid,
         score: i32,
     },
+    /// The candidate's key was destroyed: its personal fields read as erased from now on.
+    CandidateErased {
+        candidate_id: Uuid,
+    },
 }
 
 crate::domain_event!(CandidateEvent {
     CandidateRegistered,
     CandidateProfileUpdated,
     CandidateValidated,
+    CandidateErased,
 });
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -170,6 +185,7 @@ pub struct Candidate {
     pub name: String,
     pub profile: Option<CandidateProfile>,
     pub validation_score: Option<i32>,
+    pub erased: bool,
 }
 
 impl Aggregate for Candidate {
@@ -200,6 +216,23 @@ impl Aggregate for Candidate {
                     candidate_id: cmd.candidate_id,
                     name: cmd.name.trim().to_owned(),
                     email: cmd.email.trim().to_owned(),
+                };
+                sink.write(event, self).await;
+            }
+            CandidateCommand::EraseCandidate(cmd) => {
+                if !self.registered {
+                    return Err(DomainError::CandidateNotFound {
+                        candidate_id: cmd.candidate_id,
+                    });
+                }
+                if !cmd.erased_by.may(Write::EraseCandidate, cmd.candidate_id) {
+                    return Err(forbidden(cmd.erased_by, cmd.candidate_id));
+                }
+                if self.erased {
+                    return Ok(());
+                }
+                let event = CandidateEvent::CandidateErased {
+                    candidate_id: cmd.candidate_id,
                 };
                 sink.write(event, self).await;
             }
@@ -256,13 +289,23 @@ impl Aggregate for Candidate {
                 self.profile = Some(*profile)
             }
             CandidateEvent::CandidateValidated { score, .. } => self.validation_score = Some(score),
+            CandidateEvent::CandidateErased { .. } => {
+                *self = Self {
+                    registered: true,
+                    erased: true,
+                    ..Self::default()
+                }
+            }
         }
     }
 }
 
 impl Candidate {
-    fn require_registered(&self, candidate_id: Uuid) -> Result<(), DomainError> {
-        if self.registered {
+    /// A registered candidate that was not erased: the only kind a command may change.
+    pub fn require_registered(&self, candidate_id: Uuid) -> Result<(), DomainError> {
+        if self.erased {
+            Err(DomainError::CandidateErased { candidate_id })
+        } else if self.registered {
             Ok(())
         } else {
             Err(DomainError::CandidateNotFound { candidate_id })
@@ -275,7 +318,7 @@ fn forbidden(actor: Actor, candidate_id: Uuid) -> DomainError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use cqrs_es::test::TestFramework;
 
     use super::*;

@@ -307,7 +307,7 @@ impl Document {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use crate::Role;
     use cqrs_es::test::TestFramework;
 
@@ -315,7 +315,7 @@ mod tests {
 
     type DocumentTest = TestFramework<Document>;
 
-    const CANDIDATE: Uuid = Uuid::from_u128(0xc);
+    pub(crate) const CANDIDATE: Uuid = Uuid::from_u128(0xc);
 
     fn id() -> Uuid {
         document_id(CANDIDATE, "key-1")
@@ -347,7 +347,7 @@ mod tests {
         );
     }
 
-    fn requested() -> DocumentEvent {
+    pub(crate) fn requested() -> DocumentEvent {
         DocumentEvent::DocumentRequested {
             document_id: id(),
             candidate_id: CANDIDATE,
@@ -358,7 +358,7 @@ mod tests {
         }
     }
 
-    fn generation() -> Generation {
+    pub(crate) fn generation() -> Generation {
         Generation {
             content: "# Ada".into(),
             provider: "local".into(),

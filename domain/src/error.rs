@@ -27,6 +27,8 @@ pub enum DomainError {
     CandidateAlreadyRegistered { candidate_id: Uuid },
     #[error("candidate {candidate_id} is not registered")]
     CandidateNotFound { candidate_id: Uuid },
+    #[error("candidate {candidate_id} was erased")]
+    CandidateErased { candidate_id: Uuid },
     #[error("employer {employer_id} is already registered")]
     EmployerAlreadyRegistered { employer_id: Uuid },
     #[error("employer {employer_id} is not registered")]
@@ -90,7 +92,7 @@ pub enum DomainError {
 
 impl DomainError {
     /// `actor` may not act on the `kind` (candidate, job, wallet, …) with id `id`.
-    pub(crate) fn forbidden(actor: crate::Actor, kind: &str, id: Uuid) -> Self {
+    pub fn forbidden(actor: crate::Actor, kind: &str, id: Uuid) -> Self {
         DomainError::Forbidden {
             subject: actor.subject,
             role: actor.role,

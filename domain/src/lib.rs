@@ -56,6 +56,7 @@ mod error;
 pub mod job;
 pub mod matching;
 pub mod pairing;
+pub mod personal;
 pub mod policy;
 pub mod profile;
 pub mod published;

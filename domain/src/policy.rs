@@ -18,6 +18,7 @@ pub enum Write {
     RegisterCandidate,
     UpdateCandidateProfile,
     ValidateCandidate,
+    EraseCandidate,
     RegisterEmployer,
     UpdateEmployerProfile,
     PostJob,
@@ -48,10 +49,11 @@ pub enum Owner {
 }
 
 impl Write {
-    pub const ALL: [Write; 19] = [
+    pub const ALL: [Write; 20] = [
         Write::RegisterCandidate,
         Write::UpdateCandidateProfile,
         Write::ValidateCandidate,
+        Write::EraseCandidate,
         Write::RegisterEmployer,
         Write::UpdateEmployerProfile,
         Write::PostJob,
@@ -74,6 +76,7 @@ impl Write {
         match self {
             Write::RegisterCandidate
             | Write::UpdateCandidateProfile
+            | Write::EraseCandidate
             | Write::SwipeJob
             | Write::ChargeCredits
             | Write::RequestDocument

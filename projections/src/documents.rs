@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use cqrs_es::Aggregate;
+use domain::candidate::{Candidate, CandidateEvent};
 use domain::document::{Document, DocumentEvent};
 use domain::published::PublishedEvent;
 use serde::Serialize;
@@ -16,10 +17,16 @@ use crate::{Error, Projection};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DocumentsProjector;
 
+/// A document of an erased candidate is not kept: a rebuild that meets the request after
+/// the erasure leaves it out, as the erasure took it out of the live view.
 const INSERT_DOCUMENT: &str = "
 INSERT INTO document_view (document_id, candidate_id, job_id, kind, status, instructions, credits,
                            requested_position, requested_at)
-VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8)";
+SELECT $1, $2, $3, $4, 'pending', $5, $6, $7, $8
+ WHERE NOT EXISTS (SELECT 1 FROM subject_key WHERE subject_id = $2 AND erased_at IS NOT NULL)";
+
+/// An erased candidate's documents go; the usage (counts and costs) stays.
+const ERASE_DOCUMENTS: &str = "DELETE FROM document_view WHERE candidate_id = $1";
 
 const DOCUMENT_READY: &str = "
 UPDATE document_view
@@ -47,9 +54,18 @@ ON CONFLICT (candidate_id, day) DO UPDATE
 
 impl Projection for DocumentsProjector {
     const NAME: &'static str = "documents";
-    const AGGREGATE_TYPES: &'static [&'static str] = &[Document::TYPE];
+    const AGGREGATE_TYPES: &'static [&'static str] = &[Document::TYPE, Candidate::TYPE];
 
     async fn apply(&self, tx: &mut PgConnection, event: &PublishedEvent) -> Result<(), Error> {
+        if event.aggregate_type == Candidate::TYPE {
+            if let Ok(CandidateEvent::CandidateErased { candidate_id }) = event.decode() {
+                sqlx::query(ERASE_DOCUMENTS)
+                    .bind(candidate_id)
+                    .execute(tx)
+                    .await?;
+            }
+            return Ok(());
+        }
         if event.aggregate_type != Document::TYPE {
             return Ok(());
         }

@@ -30,6 +30,10 @@ pub enum Error {
     Index(#[from] crate::vectors::IndexError),
     #[error("embeddings")]
     Embedding(#[from] commands::embeddings::EmbeddingError),
+    /// Personal fields could not be opened: the database is away, a master key is not
+    /// configured (both worth retrying), or a value was tampered with.
+    #[error("personal data")]
+    Privacy(#[from] commands::privacy::PrivacyError),
     /// A reaction's command failed.
     #[error("command")]
     Command(#[from] commands::Error),
@@ -43,6 +47,7 @@ impl Error {
             Error::Envelope { .. }
                 | Error::Payload { .. }
                 | Error::UnknownProjection(_)
+                | Error::Privacy(commands::privacy::PrivacyError::Undecryptable(_))
                 | Error::Command(commands::Error::Domain(_) | commands::Error::Encode { .. })
         )
     }

@@ -98,6 +98,12 @@ impl Projection for ProfilesProjector {
                         .execute(tx)
                         .await?;
                 }
+                CandidateEvent::CandidateErased { candidate_id } => {
+                    sqlx::query("DELETE FROM candidate_view WHERE candidate_id = $1")
+                        .bind(candidate_id)
+                        .execute(tx)
+                        .await?;
+                }
             }
         } else if event.aggregate_type == Employer::TYPE {
             match event.decode().map_err(|e| Error::payload(event, e))? {
@@ -172,6 +178,30 @@ pub async fn candidate(pool: &PgPool, candidate_id: Uuid) -> Result<Option<Candi
     )
     .bind(candidate_id)
     .fetch_optional(pool)
+    .await?)
+}
+
+/// What ties an employer to a candidate: whether the candidate applied to one of its jobs or
+/// matched one (`connected`), and whether the candidate is in the feed of one of its jobs or
+/// either side swiped (`considered`).
+pub async fn employer_relation(
+    pool: &PgPool,
+    employer_id: Uuid,
+    candidate_id: Uuid,
+) -> Result<(bool, bool), Error> {
+    Ok(sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM application_view
+                         WHERE employer_id = $1 AND candidate_id = $2)
+                OR EXISTS (SELECT 1 FROM pairing_view
+                            WHERE employer_id = $1 AND candidate_id = $2
+                              AND matched_at IS NOT NULL),
+                EXISTS (SELECT 1 FROM pairing_view WHERE employer_id = $1 AND candidate_id = $2)
+                OR EXISTS (SELECT 1 FROM job_feed f JOIN matching_job j ON j.job_id = f.job_id
+                            WHERE j.employer_id = $1 AND f.candidate_id = $2)",
+    )
+    .bind(employer_id)
+    .bind(candidate_id)
+    .fetch_one(pool)
     .await?)
 }
 

@@ -9,13 +9,16 @@
 //! A replay deletes the read model and the records, then starts a new consumer group (a new
 //! generation) that reads every topic from the beginning.
 
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use commands::health::PartHealth;
+use commands::privacy::{Keyring, MasterKeys};
 use domain::error_chain;
+use domain::personal::personal_fields;
 use domain::published::{topic, PublishedEvent};
 use futures::FutureExt;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -84,6 +87,9 @@ pub struct ProjectorConfig {
     pub batch_size: usize,
     /// Pause before retrying a batch after a database failure.
     pub retry_backoff: Duration,
+    /// Open the personal fields of events (sealed on the write side) before a read model
+    /// sees them.
+    pub master_keys: MasterKeys,
 }
 
 const ENSURE_CHECKPOINT: &str =
@@ -142,6 +148,7 @@ pub struct Projector<P> {
     projection: P,
     pool: PgPool,
     config: ProjectorConfig,
+    keyring: Keyring,
 }
 
 /// How a batch went: events applied, and redeliveries or unreadable messages skipped.
@@ -156,6 +163,7 @@ impl<P: Projection> Projector<P> {
         Self {
             health: PartHealth::detached(P::NAME),
             projection,
+            keyring: Keyring::new(pool.clone(), config.master_keys.clone()),
             pool,
             config,
         }
@@ -401,6 +409,33 @@ impl<P: Projection> Projector<P> {
         Ok(outcome.applied)
     }
 
+    /// The events with their personal fields opened: copies of those that have any.
+    async fn open<'a>(
+        &self,
+        events: &[&'a PublishedEvent],
+    ) -> Result<Vec<Cow<'a, PublishedEvent>>, Error> {
+        let mut opened: Vec<Cow<'a, PublishedEvent>> = events
+            .iter()
+            .map(|&event| {
+                if personal_fields(&event.aggregate_type, &event.event_type).is_some() {
+                    Cow::Owned(event.clone())
+                } else {
+                    Cow::Borrowed(event)
+                }
+            })
+            .collect();
+        let sealed = opened.iter_mut().filter_map(|event| match event {
+            Cow::Owned(e) => Some((
+                e.aggregate_type.as_str(),
+                e.event_type.as_str(),
+                &mut e.payload,
+            )),
+            Cow::Borrowed(_) => None,
+        });
+        self.keyring.open_all(sealed).await?;
+        Ok(opened)
+    }
+
     async fn apply_events_counted(&self, events: &[PublishedEvent]) -> Result<BatchOutcome, Error> {
         let mut outcome = BatchOutcome::default();
         let mut last_position = 0;
@@ -443,6 +478,8 @@ impl<P: Projection> Projector<P> {
             new_events.push(event);
             last_position = last_position.max(event.global_position);
         }
+        let opened = self.open(&new_events).await?;
+        let new_events: Vec<&PublishedEvent> = opened.iter().map(|e| e.as_ref()).collect();
         self.projection.apply_all(&mut tx, &new_events).await?;
         outcome.applied = new_events.len();
         if !changed.is_empty() {

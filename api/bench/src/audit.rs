@@ -98,6 +98,7 @@ async fn append(
         let service = Arc::new(CommandService::new(
             pool.clone(),
             commands::service::DEFAULT_MAX_ATTEMPTS,
+            commands::privacy::MasterKeys::development(),
         ));
         let wallets = credits::market(&service, bench.wallets, bench.charges as i64).await?;
         let throughput = credits::charge(&service, &wallets, bench).await?;

@@ -39,6 +39,7 @@ pub async fn credits(
         let service = Arc::new(CommandService::new(
             pool.clone(),
             commands::service::DEFAULT_MAX_ATTEMPTS,
+            commands::privacy::MasterKeys::development(),
         ));
         // One wallet for the first run, the others for the second.
         let wallets = market(&service, bench.wallets.max(1) + 1, bench.charges as i64).await?;

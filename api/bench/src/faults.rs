@@ -224,8 +224,11 @@ async fn run(
     let mut settings = scratch.settings.clone();
     settings.kafka.brokers = broker.brokers.clone();
     let pool = process::connect(&settings).await?;
-    let service =
-        commands::CommandService::new(pool.clone(), commands::service::DEFAULT_MAX_ATTEMPTS);
+    let service = commands::CommandService::new(
+        pool.clone(),
+        commands::service::DEFAULT_MAX_ATTEMPTS,
+        commands::privacy::MasterKeys::development(),
+    );
     let wallets = market(
         &service,
         bench.wallets.max(1),
@@ -361,6 +364,10 @@ impl UpProcess {
             .env(
                 "HIRESTREAM_PAYMENTS__WEBHOOK_SECRET",
                 settings.payments.webhook_secret.expose(),
+            )
+            .env(
+                "HIRESTREAM_PRIVACY__MASTER_KEY",
+                settings.privacy.master_key.expose(),
             )
             .env(
                 api::settings::DEV_MODE_VARIABLE,

@@ -58,7 +58,11 @@ pub async fn import(settings: &Settings, bench: ImportBench) -> Result<ImportRep
             ..Default::default()
         };
         let started = process::start(&settings, pool.clone(), parts, shutdown.clone()).await?;
-        let service = CommandService::new(pool.clone(), commands::service::DEFAULT_MAX_ATTEMPTS);
+        let service = CommandService::new(
+            pool.clone(),
+            commands::service::DEFAULT_MAX_ATTEMPTS,
+            commands::privacy::MasterKeys::development(),
+        );
         let employer = Uuid::new_v4();
         let ctx = context(Actor::new(employer, Role::Employer));
         service

@@ -138,8 +138,11 @@ async fn run_pipeline(
     settings.database.max_connections = (bench.clients as u32 + 24).max(32);
     settings.http.addr = "127.0.0.1:0".into();
     let pool = process::connect(&settings).await?;
-    let service =
-        commands::CommandService::new(pool.clone(), commands::service::DEFAULT_MAX_ATTEMPTS);
+    let service = commands::CommandService::new(
+        pool.clone(),
+        commands::service::DEFAULT_MAX_ATTEMPTS,
+        commands::privacy::MasterKeys::development(),
+    );
     let wallets = market(
         &service,
         bench.wallets.max(1),
@@ -509,8 +512,11 @@ pub async fn replay(settings: &Settings, bench: ReplayBench) -> Result<ReplayRep
 async fn run_replay(scratch: &Scratch, bench: ReplayBench) -> Result<ReplayReport, BenchError> {
     let settings = &scratch.settings;
     let pool = process::connect(settings).await?;
-    let service =
-        commands::CommandService::new(pool.clone(), commands::service::DEFAULT_MAX_ATTEMPTS);
+    let service = commands::CommandService::new(
+        pool.clone(),
+        commands::service::DEFAULT_MAX_ATTEMPTS,
+        commands::privacy::MasterKeys::development(),
+    );
     let credits = (bench.events as i64).min(domain::wallet::MAX_CREDITS_PER_COMMAND);
     let wallets = market(&service, bench.wallets.max(1), credits).await?;
     // Charges written straight into the store, as postgres-es writes them: quicker to set up

@@ -1,5 +1,6 @@
 //! The audit API, for auditors and admins (read-only): the events with their metadata and
-//! hashes, any aggregate as it was, one event's proof, and the signed checkpoints.
+//! hashes, any aggregate as it was, one event's proof, the signed checkpoints, and who read
+//! whose personal data.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,8 +13,10 @@ use commands::audit::notary::{self, CheckpointView};
 use commands::audit::{canonical, merkle};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use uuid::Uuid;
 
 use super::{next_cursor, page};
+use crate::access_log::{self, AccessEntry};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Path, Query};
 use crate::read_policy::{may_ask, Read};
@@ -29,6 +32,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/audit/checkpoints", get(checkpoints))
         .route("/audit/public-key", get(public_key))
+        .route("/audit/personal-data-access", get(personal_data_access))
 }
 
 fn may_audit(caller: &Caller) -> Result<(), ApiError> {
@@ -116,7 +120,14 @@ async fn aggregate(
         (None, Some(_)) => return Err(bad_query("version must be at least 1")),
         (None, None) => AsOf::Latest,
     };
-    match history::state(&state.pool, &aggregate_type, &aggregate_id, as_of).await {
+    match history::state(
+        state.commands.keyring(),
+        &aggregate_type,
+        &aggregate_id,
+        as_of,
+    )
+    .await
+    {
         Ok(Some(found)) => Ok(Json(found)),
         Ok(None) => Err(ApiError::not_found(format!(
             "{aggregate_type} {aggregate_id} has no events by then"
@@ -125,6 +136,7 @@ async fn aggregate(
             Err(ApiError::not_found(format!("no aggregate type `{name}`")))
         }
         Err(HistoryError::Database(e)) => Err(commands::Error::from(e).into()),
+        Err(HistoryError::Privacy(e)) => Err(commands::Error::from(e).into()),
         Err(error @ HistoryError::Payload { .. }) => Err(ApiError::internal(&error)),
     }
 }
@@ -231,6 +243,41 @@ async fn public_key(
     })))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AccessQuery {
+    /// Reads of this person's data only.
+    subject_id: Option<Uuid>,
+    /// Reads by this admin or auditor only.
+    reader: Option<Uuid>,
+    cursor: Option<i64>,
+    limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize)]
+struct AccessPage {
+    reads: Vec<AccessEntry>,
+    next_cursor: Option<i64>,
+}
+
+/// Who read whose personal data on the platform's behalf, and when: every read of a
+/// profile or an export by an admin or an auditor, oldest first.
+async fn personal_data_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<AccessQuery>,
+) -> Result<Json<AccessPage>, ApiError> {
+    may_audit(&caller)?;
+    let (cursor, limit) = page(query.cursor, query.limit, 100, 500)?;
+    let found = access_log::list(&state.pool, query.subject_id, query.reader, cursor, limit)
+        .await
+        .map_err(commands::Error::from)?;
+    Ok(Json(AccessPage {
+        next_cursor: next_cursor(&found, limit, |e| e.id),
+        reads: found,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::*;
@@ -244,6 +291,7 @@ mod tests {
             Route::get("/audit/events/1/proof", AUDITORS),
             Route::get("/audit/aggregates/wallet/{id}", AUDITORS),
             Route::get("/audit/checkpoints", AUDITORS),
+            Route::get("/audit/personal-data-access", AUDITORS),
         ])
         .await;
     }
@@ -275,6 +323,11 @@ mod tests {
                     "invalid_query",
                 ),
                 bad_get("/audit/checkpoints?limit=0", 400, "invalid_query"),
+                bad_get(
+                    "/audit/personal-data-access?subject_id=x",
+                    400,
+                    "invalid_query",
+                ),
             ],
         )
         .await;

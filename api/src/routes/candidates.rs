@@ -2,8 +2,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post, put};
 use axum::Router;
+use commands::privacy::export::SubjectExport;
 use domain::candidate::{
-    CandidateProfile, RegisterCandidate, UpdateCandidateProfile, ValidateCandidate,
+    CandidateProfile, EraseCandidate, RegisterCandidate, UpdateCandidateProfile, ValidateCandidate,
 };
 use domain::{Role, Write};
 use projections::profiles::{self, CandidateView, ProfilesProjector};
@@ -11,22 +12,29 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{acting_for, AfterQuery};
+use crate::access_log;
 use crate::error::ApiError;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::position::{reflect, Written};
-use crate::read_policy::{self, Access, Parties, Read};
+use crate::read_policy::{self, Access, Parties, Read, Relation, Sight};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/candidates", post(register))
-        .route("/candidates/{candidate_id}", get(show))
+        .route("/candidates/{candidate_id}", get(show).delete(erase))
+        .route("/candidates/{candidate_id}/export", get(export))
         .route("/candidates/{candidate_id}/profile", put(update_profile))
         .route("/candidates/{candidate_id}/validation", post(validate))
 }
 
-/// The candidate itself, admins and auditors see everything; employers see the profile
-/// without the email address; other candidates see nothing (see [`read_policy`]).
+fn no_such_candidate(candidate_id: Uuid) -> ApiError {
+    ApiError::not_found(format!("candidate {candidate_id} does not exist"))
+}
+
+/// The candidate itself, admins and auditors see everything (the reads of the last two are
+/// recorded); an employer sees what ties it to the candidate allows
+/// ([`read_policy::employer_sight`]); other candidates see nothing.
 async fn show(
     State(state): State<AppState>,
     caller: Caller,
@@ -39,13 +47,83 @@ async fn show(
         Parties::candidate(candidate_id),
     )?;
     reflect::<ProfilesProjector>(&state, query.after.as_deref()).await?;
+    let sight = if access == Access::IfRelated {
+        let (connected, considered) =
+            profiles::employer_relation(&state.pool, caller.actor.subject, candidate_id).await?;
+        let relation = match (connected, considered) {
+            (true, _) => Relation::Connected,
+            (false, true) => Relation::Considered,
+            (false, false) => Relation::None,
+        };
+        read_policy::employer_sight(relation).ok_or_else(|| no_such_candidate(candidate_id))?
+    } else {
+        Sight::Full
+    };
     let mut view = profiles::candidate(&state.pool, candidate_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("candidate {candidate_id} does not exist")))?;
-    if access == Access::WithoutContact {
+        .ok_or_else(|| no_such_candidate(candidate_id))?;
+    access_log::record(
+        &state.pool,
+        &caller,
+        candidate_id,
+        "GET /candidates/{candidate_id}",
+    )
+    .await
+    .map_err(commands::Error::from)?;
+    if sight == Sight::Pseudonymous {
+        view.name = String::new();
         view.email = String::new();
     }
     Ok(axum::Json(view))
+}
+
+/// The right to erasure, for the candidate itself or an admin: the candidate's key is
+/// destroyed and every read model forgets the person. Erasing again changes nothing.
+async fn erase(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(candidate_id): Path<Uuid>,
+) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::EraseCandidate, candidate_id)?;
+    let command = EraseCandidate {
+        candidate_id,
+        erased_by: caller.actor,
+    };
+    let written = state
+        .commands
+        .erase_candidate(&caller.context, command)
+        .await?;
+    Ok(axum::Json(written.into()))
+}
+
+/// Everything held about the candidate, from the event store: for the candidate itself,
+/// admins and auditors (whose reads are recorded).
+async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(candidate_id): Path<Uuid>,
+) -> Result<axum::Json<SubjectExport>, ApiError> {
+    read_policy::may_read(
+        caller.actor,
+        Read::PersonalData,
+        Parties::candidate(candidate_id),
+    )?;
+    access_log::record(
+        &state.pool,
+        &caller,
+        candidate_id,
+        "GET /candidates/{candidate_id}/export",
+    )
+    .await
+    .map_err(commands::Error::from)?;
+    use commands::audit::history::HistoryError;
+    match commands::privacy::export::export(state.commands.keyring(), candidate_id).await {
+        Ok(Some(export)) => Ok(axum::Json(export)),
+        Ok(None) => Err(no_such_candidate(candidate_id)),
+        Err(HistoryError::Database(e)) => Err(commands::Error::from(e).into()),
+        Err(HistoryError::Privacy(e)) => Err(commands::Error::from(e).into()),
+        Err(error) => Err(ApiError::internal(&error)),
+    }
 }
 
 async fn update_profile(
@@ -162,6 +240,14 @@ mod tests {
                 json!({"score": 80}),
                 &[ADMIN],
             ),
+            Route {
+                method: Method::DELETE,
+                uri: "/candidates/{id}",
+                body: None,
+                callers: &EVERYONE,
+                passes: &[CANDIDATE, ADMIN],
+            },
+            Route::get("/candidates/{id}/export", &[CANDIDATE, ADMIN, AUDITOR]),
         ])
         .await;
     }

@@ -12,9 +12,9 @@ use domain::pairing::Pairing;
 use domain::wallet::Wallet;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::PgPool;
 
 use super::events::{self, AuditEvent, EventFilter};
+use crate::privacy::Keyring;
 
 /// Up to which point to replay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,25 +49,20 @@ pub enum HistoryError {
     },
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Privacy(#[from] crate::privacy::PrivacyError),
 }
 
 /// The aggregate's state as of `as_of`; `None` when it has no events by then... or ever.
+/// The events in the answer are as stored (personal fields sealed, so that their hashes
+/// verify); the state is rebuilt from them opened with `keyring`.
 pub async fn state(
-    pool: &PgPool,
+    keyring: &Keyring,
     aggregate_type: &str,
     aggregate_id: &str,
     as_of: AsOf,
 ) -> Result<Option<State>, HistoryError> {
-    let replay = match aggregate_type {
-        t if t == Candidate::TYPE => replay::<Candidate>,
-        t if t == Employer::TYPE => replay::<Employer>,
-        t if t == Job::TYPE => replay::<Job>,
-        t if t == Pairing::TYPE => replay::<Pairing>,
-        t if t == Wallet::TYPE => replay::<Wallet>,
-        t if t == Application::TYPE => replay::<Application>,
-        t if t == Document::TYPE => replay::<Document>,
-        other => return Err(HistoryError::UnknownType(other.to_owned())),
-    };
+    let replay = replayer(aggregate_type)?;
     let filter = EventFilter {
         aggregate_type: Some(aggregate_type.to_owned()),
         aggregate_id: Some(aggregate_id.to_owned()),
@@ -76,7 +71,7 @@ pub async fn state(
     let mut taken = Vec::new();
     let mut after = 0;
     'pages: loop {
-        let page = events::list(pool, &filter, after, 500).await?;
+        let page = events::list(keyring.pool(), &filter, after, 500).await?;
         let Some(last) = page.last() else { break };
         after = last.global_position;
         for event in page {
@@ -94,7 +89,25 @@ pub async fn state(
     if taken.is_empty() {
         return Ok(None);
     }
-    let state = replay(&taken)?;
+    let mut payloads = taken
+        .iter()
+        .map(|event| {
+            serde_json::from_str(event.payload.get()).map_err(|source| HistoryError::Payload {
+                event_type: event.event_type.clone(),
+                source,
+            })
+        })
+        .collect::<Result<Vec<Value>, _>>()?;
+    keyring
+        .open_all(
+            taken
+                .iter()
+                .zip(payloads.iter_mut())
+                .map(|(e, p)| (aggregate_type, e.event_type.as_str(), p)),
+        )
+        .await?;
+    let types: Vec<&str> = taken.iter().map(|e| e.event_type.as_str()).collect();
+    let state = replay(&types, payloads)?;
     Ok(Some(State {
         aggregate_type: aggregate_type.to_owned(),
         aggregate_id: aggregate_id.to_owned(),
@@ -104,14 +117,30 @@ pub async fn state(
     }))
 }
 
-fn replay<A: Aggregate>(events: &[AuditEvent]) -> Result<Value, HistoryError> {
+/// Rebuilds an aggregate's state from its events' types and (opened) payloads, in order.
+pub(crate) type Replay = fn(&[&str], Vec<Value>) -> Result<Value, HistoryError>;
+
+/// The replay of `aggregate_type`'s events through its own `apply`.
+pub(crate) fn replayer(aggregate_type: &str) -> Result<Replay, HistoryError> {
+    Ok(match aggregate_type {
+        t if t == Candidate::TYPE => replay::<Candidate>,
+        t if t == Employer::TYPE => replay::<Employer>,
+        t if t == Job::TYPE => replay::<Job>,
+        t if t == Pairing::TYPE => replay::<Pairing>,
+        t if t == Wallet::TYPE => replay::<Wallet>,
+        t if t == Application::TYPE => replay::<Application>,
+        t if t == Document::TYPE => replay::<Document>,
+        other => return Err(HistoryError::UnknownType(other.to_owned())),
+    })
+}
+
+fn replay<A: Aggregate>(event_types: &[&str], payloads: Vec<Value>) -> Result<Value, HistoryError> {
     let mut aggregate = A::default();
-    for event in events {
-        let decoded =
-            serde_json::from_str(event.payload.get()).map_err(|source| HistoryError::Payload {
-                event_type: event.event_type.clone(),
-                source,
-            })?;
+    for (event_type, payload) in event_types.iter().zip(payloads) {
+        let decoded = serde_json::from_value(payload).map_err(|source| HistoryError::Payload {
+            event_type: (*event_type).to_owned(),
+            source,
+        })?;
         aggregate.apply(decoded);
     }
     serde_json::to_value(&aggregate).map_err(|source| HistoryError::Payload {

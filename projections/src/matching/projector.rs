@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use commands::embeddings::Embedder;
 use cqrs_es::Aggregate;
-use domain::candidate::{Candidate, CandidateEvent};
+use domain::candidate::{Candidate, CandidateEvent, CandidateProfile};
 use domain::employer::{Employer, EmployerEvent};
 use domain::job::{Job, JobEvent};
 use domain::pairing::{Decision, Pairing, PairingEvent};
@@ -17,7 +17,7 @@ use super::feeds::write::{self, Feed};
 use super::index::Upkeep;
 use super::scoring::{Pending, Rescored, Scorer};
 use super::MatchingConfig;
-use crate::vectors::VectorIndex;
+use crate::vectors::{Collection, VectorIndex};
 use crate::{Error, Projection};
 
 /// Builds the vector index and the feeds from the candidate, employer, job and pairing
@@ -77,6 +77,9 @@ impl MatchingProjector {
     ) -> Result<(), Error> {
         let candidate_id = match event {
             CandidateEvent::CandidateRegistered { .. } => return Ok(()),
+            CandidateEvent::CandidateErased { candidate_id } => {
+                return self.forget_candidate(tx, candidate_id).await;
+            }
             CandidateEvent::CandidateProfileUpdated {
                 candidate_id,
                 profile,
@@ -108,6 +111,42 @@ impl MatchingProjector {
         };
         self.mark(|p| {
             p.candidates.insert(candidate_id);
+        });
+        Ok(())
+    }
+
+    /// Everything matching holds about an erased candidate goes: its profile, swipes, feed
+    /// entries on both sides, its point in the index and the cached embedding of its text.
+    async fn forget_candidate(
+        &self,
+        tx: &mut PgConnection,
+        candidate_id: Uuid,
+    ) -> Result<(), Error> {
+        let profile: Option<sqlx::types::Json<CandidateProfile>> = sqlx::query_scalar(
+            "DELETE FROM matching_candidate WHERE candidate_id = $1 RETURNING profile",
+        )
+        .bind(candidate_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .flatten();
+        if let Some(profile) = profile {
+            let text = domain::matching::candidate_text(&profile);
+            sqlx::query("DELETE FROM embedding_cache WHERE content_hash = $1")
+                .bind(commands::embeddings::cache::content_hash(&text))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM matching_swipe WHERE candidate_id = $1")
+            .bind(candidate_id)
+            .execute(&mut *tx)
+            .await?;
+        write::take_out(tx, Feed::Candidate, &[candidate_id], &[]).await?;
+        self.index
+            .delete(Collection::Candidates, vec![candidate_id])
+            .await?;
+        self.mark(|p| {
+            p.candidates.remove(&candidate_id);
+            p.refill_candidates.remove(&candidate_id);
         });
         Ok(())
     }
@@ -424,6 +463,7 @@ mod tests {
                 topic_prefix: "unit".into(),
                 batch_size: 100,
                 retry_backoff: Duration::from_millis(10),
+                master_keys: commands::privacy::MasterKeys::development(),
             },
         );
         let mut stream = Stream::default();

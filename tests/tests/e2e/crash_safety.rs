@@ -54,7 +54,11 @@ async fn a_crash_mid_stream_loses_nothing_and_applies_nothing_twice() {
         .ensure_topics(domain::AGGREGATE_TYPES)
         .await
         .expect("topics");
-    let service = std::sync::Arc::new(CommandService::new(env.pool.clone(), 5));
+    let service = std::sync::Arc::new(CommandService::new(
+        env.pool.clone(),
+        5,
+        commands::privacy::MasterKeys::development(),
+    ));
     let (employer, jobs, candidates) = market(&service).await;
 
     // Crash the relay and the projector while the first half of the stream is being

@@ -46,7 +46,11 @@ async fn candidate_with_credits(service: &CommandService, credits: i64) -> Uuid 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_charges_on_twenty_credits_succeed_exactly_twenty_times() {
     let env = TestEnv::new().await;
-    let service = Arc::new(CommandService::new(env.pool.clone(), 5));
+    let service = Arc::new(CommandService::new(
+        env.pool.clone(),
+        5,
+        commands::privacy::MasterKeys::development(),
+    ));
     let wallet = candidate_with_credits(&service, 20).await;
 
     let charges: Vec<_> = (0..50)
@@ -117,7 +121,11 @@ async fn fifty_concurrent_charges_on_twenty_credits_succeed_exactly_twenty_times
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reconcile_reports_a_ledger_that_disagrees_with_the_store() {
     let env = TestEnv::new().await;
-    let service = CommandService::new(env.pool.clone(), 5);
+    let service = CommandService::new(
+        env.pool.clone(),
+        5,
+        commands::privacy::MasterKeys::development(),
+    );
     let wallet = candidate_with_credits(&service, 5).await;
     let app = env.start(ledger_parts()).await;
     ledger_caught_up(&env).await;
@@ -188,7 +196,11 @@ fn checkout(event_id: &str, session_id: &str, candidate: Uuid, credits: &str) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_payment_webhook_buys_credits_once_and_only_when_signed() {
     let env = TestEnv::new().await;
-    let service = CommandService::new(env.pool.clone(), 5);
+    let service = CommandService::new(
+        env.pool.clone(),
+        5,
+        commands::privacy::MasterKeys::development(),
+    );
     let candidate = candidate_with_credits(&service, 0).await;
     let app = env.start(ledger_parts()).await;
     let secret = env
@@ -255,7 +267,11 @@ async fn the_payment_webhook_buys_credits_once_and_only_when_signed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn wallets_are_read_by_their_owner_admins_and_auditors_and_replay_to_the_same_ledger() {
     let env = TestEnv::new().await;
-    let service = CommandService::new(env.pool.clone(), 5);
+    let service = CommandService::new(
+        env.pool.clone(),
+        5,
+        commands::privacy::MasterKeys::development(),
+    );
     let candidate = candidate_with_credits(&service, 10).await;
     let app = env.start(ledger_parts()).await;
     let owner = env.user_with_id(candidate, Role::Candidate);

@@ -310,7 +310,11 @@ async fn an_openai_compatible_provider_writes_the_document_and_its_usage_is_reco
     // The request event delivered again: the document is finished, nobody is called.
     let event = requested_event(&env, &document).await;
     let worker = DocumentWorker::new(
-        Arc::new(commands::CommandService::new(env.pool.clone(), 5)),
+        Arc::new(commands::CommandService::new(
+            env.pool.clone(),
+            5,
+            commands::privacy::MasterKeys::development(),
+        )),
         api::process::writer(&env.settings),
         RetryPolicy {
             max_attempts: 3,

@@ -12,6 +12,7 @@ mod embeddings;
 mod faults;
 mod gap_free;
 mod matching;
+mod privacy;
 mod profiles_and_applications;
 mod rebuild;
 mod swipe_to_match;

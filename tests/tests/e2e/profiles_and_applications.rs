@@ -162,14 +162,17 @@ async fn an_imported_job_gets_an_application_that_moves_to_interviewing() {
     let written = app.put_candidate_profile(&ada, profile()).await.expect(200);
     let shown = app
         .get_after(
-            &employer,
+            &ada,
             &format!("/candidates/{}", ada.id),
             written["position"].as_str().expect("position"),
         )
         .await
         .expect(200);
     assert_eq!(shown["headline"], "Backend engineer");
-    assert_eq!(shown["email"], "", "employers do not see the email address");
+    // An employer with no tie to the candidate does not see it at all.
+    app.get(&employer, &format!("/candidates/{}", ada.id))
+        .await
+        .expect_error(404, "not_found");
 
     // The candidate applies to the Rust job; the employer moves it to interviewing.
     let rust_jobs = app
@@ -217,6 +220,12 @@ async fn an_imported_job_gets_an_application_that_moves_to_interviewing() {
         .expect(200);
     assert_eq!(theirs["items"][0]["candidate_id"], ada.id.to_string());
     assert_eq!(theirs["counts"], json!({"interviewing": 1}));
+    // The applicant's profile, in full, for the employer it applied to.
+    let applicant = app
+        .get(&employer, &format!("/candidates/{}", ada.id))
+        .await
+        .expect(200);
+    assert_eq!(applicant["email"], "ada@example.com");
     let stranger = env.user(Role::Employer);
     app.get(&stranger, &format!("/jobs/{job_id}/applications"))
         .await

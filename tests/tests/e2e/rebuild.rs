@@ -28,7 +28,11 @@ async fn a_rebuild_from_the_store_while_commands_arrive_equals_a_replay_from_zer
         .ensure_topics(domain::AGGREGATE_TYPES)
         .await
         .expect("topics");
-    let service = Arc::new(CommandService::new(env.pool.clone(), 5));
+    let service = Arc::new(CommandService::new(
+        env.pool.clone(),
+        5,
+        commands::privacy::MasterKeys::development(),
+    ));
     let (employer, jobs, candidates) = market(&service).await;
     let (first_half, second_half) = candidates.split_at(CANDIDATES / 2);
 

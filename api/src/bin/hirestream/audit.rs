@@ -46,22 +46,58 @@ pub enum EventsCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Clone, Copy, Subcommand)]
 pub enum KeysCommand {
     /// Print a new Ed25519 key pair for signing checkpoints: the secret for
     /// HIRESTREAM_AUDIT__SIGNING_KEY, and its public half for auditors.
     Generate,
+    /// Print a new master key for HIRESTREAM_PRIVACY__MASTER_KEY, which seals the keys of
+    /// personal data.
+    GenerateMaster,
+    /// Seal every subject key with the current master key (HIRESTREAM_PRIVACY__MASTER_KEY)
+    /// that an earlier one (listed in HIRESTREAM_PRIVACY__PREVIOUS_MASTER_KEYS) sealed; the
+    /// earlier one can be retired afterwards.
+    RotateMaster,
 }
 
-pub fn keys(command: KeysCommand) -> anyhow::Result<()> {
+impl KeysCommand {
+    /// Whether the command works on the database (else it only prints a new key).
+    pub fn uses_database(self) -> bool {
+        matches!(self, KeysCommand::RotateMaster)
+    }
+}
+
+/// Prints a new key.
+pub fn new_key(command: KeysCommand) -> anyhow::Result<()> {
     match command {
         KeysCommand::Generate => {
             let (secret, public) = Signer::generate().context("reading randomness")?;
             println!("HIRESTREAM_AUDIT__SIGNING_KEY={secret}");
             println!("public key: {public}");
-            Ok(())
         }
+        KeysCommand::GenerateMaster => {
+            let key = commands::privacy::MasterKey::generate().context("reading randomness")?;
+            println!("HIRESTREAM_PRIVACY__MASTER_KEY={key}");
+        }
+        KeysCommand::RotateMaster => anyhow::bail!("rotate-master works on the database"),
     }
+    Ok(())
+}
+
+/// Seals every subject key anew with the current master key.
+pub async fn rotate_master(settings: &Settings, pool: PgPool) -> anyhow::Result<()> {
+    let master = settings
+        .privacy
+        .master_keys()
+        .context("reading the master keys")?;
+    let current = master.current.id().to_owned();
+    let keyring = commands::privacy::Keyring::new(pool, master);
+    let rotated = keyring
+        .rotate_master()
+        .await
+        .context("sealing subject keys anew")?;
+    println!("{rotated} subject keys sealed with master key {current}");
+    Ok(())
 }
 
 pub async fn audit(

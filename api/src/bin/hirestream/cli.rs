@@ -73,7 +73,7 @@ enum Command {
         #[command(subcommand)]
         command: EventsCommand,
     },
-    /// Keys that sign the history's checkpoints.
+    /// Keys: the one that signs the history's checkpoints, the master key of personal data.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
@@ -144,7 +144,9 @@ impl Cli {
             return bench(self.config, args);
         }
         if let Command::Keys { command } = self.command {
-            return crate::audit::keys(command);
+            if !command.uses_database() {
+                return crate::audit::new_key(command);
+            }
         }
         let settings = Settings::load(self.config.as_deref()).context("loading settings")?;
         if let Command::Token {
@@ -184,6 +186,7 @@ impl Cli {
                 return crate::audit::audit(&settings, &pool, command).await
             }
             Command::Events { command } => return crate::audit::events(&pool, command).await,
+            Command::Keys { .. } => return crate::audit::rotate_master(&settings, pool).await,
             Command::Migrate => {
                 commands::db::migrate(&pool).await.context("migrating")?;
                 tracing::info!("database migrated");
@@ -211,7 +214,7 @@ impl Cli {
                 projectors: vec![name],
                 ..Parts::default()
             },
-            Command::Token { .. } | Command::Bench { .. } | Command::Keys { .. } => {
+            Command::Token { .. } | Command::Bench { .. } => {
                 unreachable!("handled above")
             }
         };
@@ -287,7 +290,8 @@ async fn import(
     let kind = import::source_kind(source)?;
     let feed = import::fetch(&settings.imports.fetch_policy(), location).await?;
     let postings = import::parse(kind, &feed)?;
-    let service = commands::CommandService::new(pool, commands::service::DEFAULT_MAX_ATTEMPTS);
+    settings.privacy.master_keys()?;
+    let service = api::process::command_service(settings, pool);
     let actor = Actor::system(import::COMMAND_LINE_IMPORTER);
     let context = commands::CommandContext::for_request(actor, Uuid::now_v7().to_string(), None);
     let report = service
