@@ -48,8 +48,13 @@ pub struct CommandService {
 impl CommandService {
     /// A service over `pool` that seals personal data with subject keys sealed by `master`.
     pub fn new(pool: PgPool, max_attempts: u32, master: MasterKeys) -> Self {
-        let bell = AppendBell::new(pool.clone());
         let keyring = Keyring::new(pool.clone(), master);
+        Self::with_keyring(pool, max_attempts, keyring)
+    }
+
+    /// A service over `pool` that seals personal data with `keyring`.
+    pub fn with_keyring(pool: PgPool, max_attempts: u32, keyring: Keyring) -> Self {
+        let bell = AppendBell::new(pool.clone());
         Self {
             pool,
             applications: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),

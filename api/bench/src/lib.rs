@@ -11,6 +11,7 @@ pub mod faults;
 pub mod import;
 pub mod matching;
 pub mod pipeline;
+pub mod privacy;
 pub mod report;
 pub mod scratch;
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use api::settings::{Settings, CONFIG_FILE_VARIABLE};
 use clap::{Parser, Subcommand};
-use hirestream_bench::{audit, credits, embeddings, faults, import, matching, pipeline};
+use hirestream_bench::{audit, credits, embeddings, faults, import, matching, pipeline, privacy};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,6 +85,16 @@ enum Bench {
         events: usize,
         #[arg(long, default_value_t = 2_000)]
         charges: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+    /// Personal data: the commands that write personal fields, sealed and in clear, and the
+    /// profiles rebuilt from each store.
+    Privacy {
+        #[arg(long, default_value_t = 2_000)]
+        candidates: usize,
+        #[arg(long, default_value_t = 4)]
+        updates: usize,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
@@ -186,6 +196,19 @@ impl Bench {
             Bench::Replay { events, wallets } => {
                 let bench = pipeline::ReplayBench { events, wallets };
                 let report = pipeline::replay(settings, bench).await;
+                println!("{}", report.map_err(anyhow::Error::from_boxed)?);
+            }
+            Bench::Privacy {
+                candidates,
+                updates,
+                concurrency,
+            } => {
+                let bench = privacy::PrivacyBench {
+                    candidates,
+                    updates,
+                    concurrency,
+                };
+                let report = privacy::privacy(settings, bench).await;
                 println!("{}", report.map_err(anyhow::Error::from_boxed)?);
             }
             Bench::Audit {

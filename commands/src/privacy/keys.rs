@@ -153,6 +153,8 @@ struct Inner {
     pool: PgPool,
     master: MasterKeys,
     cache: Mutex<HashMap<Uuid, Cached>>,
+    /// False only in a keyring made to measure what sealing costs.
+    sealing: bool,
 }
 
 const INSERT_KEY: &str = "
@@ -187,6 +189,20 @@ impl Keyring {
                 pool,
                 master,
                 cache: Mutex::default(),
+                sealing: true,
+            }),
+        }
+    }
+
+    /// A keyring that writes personal fields in clear: only for measuring what sealing
+    /// costs (`hirestream bench privacy`), never for a store that holds real people.
+    pub fn unsealed(pool: PgPool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                master: MasterKeys::development(),
+                cache: Mutex::default(),
+                sealing: false,
             }),
         }
     }
@@ -301,6 +317,9 @@ impl Keyring {
         let Some((fields, subject)) = fields_of(aggregate_type, event_type, payload) else {
             return Ok(());
         };
+        if !self.inner.sealing {
+            return Ok(());
+        }
         let key = self.key_for_writing(subject).await?;
         let Some(body) = body_mut(payload) else {
             return Ok(());
