@@ -38,6 +38,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::imports::router())
         .merge(routes::documents::router())
         .merge(routes::audit::router())
+        .merge(routes::console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/audit/checkpoints", get(checkpoints))
         .route("/audit/public-key", get(public_key))
         .route("/audit/personal-data-access", get(personal_data_access))
+        .route("/audit/streams", get(streams))
+        .route("/audit/verification", get(verification))
+        .route("/audit/pipeline", get(pipeline))
+        .route("/audit/ledger/reconciliation", get(reconciliation))
 }
 
 fn may_audit(caller: &Caller) -> Result<(), ApiError> {
@@ -230,13 +234,7 @@ async fn public_key(
     caller: Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     may_audit(&caller)?;
-    let key = state.audit_key.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::Unavailable,
-            "this process has no valid audit signing key",
-        )
-    })?;
+    let key = state.audit_key.ok_or_else(no_audit_key)?;
     Ok(Json(json!({
         "algorithm": "Ed25519",
         "public_key": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key),
@@ -278,6 +276,119 @@ async fn personal_data_access(
     }))
 }
 
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct StreamCount {
+    aggregate_type: String,
+    streams: i64,
+    events: i64,
+}
+
+/// Each aggregate type with how many streams and events the store holds.
+async fn streams(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    may_audit(&caller)?;
+    let counts: Vec<StreamCount> = sqlx::query_as(
+        "SELECT aggregate_type, count(DISTINCT aggregate_id) AS streams, count(*) AS events
+           FROM events GROUP BY aggregate_type ORDER BY aggregate_type",
+    )
+    .fetch_all(&state.pool)
+    .await
+    .map_err(commands::Error::from)?;
+    Ok(Json(json!({ "aggregate_types": counts })))
+}
+
+/// `hirestream audit verify`, run now: every stream's chain and every checkpoint, against
+/// the key this process signs with.
+async fn verification(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<commands::audit::verify::Report>, ApiError> {
+    may_audit(&caller)?;
+    let key = state.audit_key.ok_or_else(no_audit_key)?;
+    let report = commands::audit::verify::verify(&state.pool, &key, |_| {}).await?;
+    Ok(Json(report))
+}
+
+fn no_audit_key() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Unavailable,
+        "this process has no valid audit signing key",
+    )
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct RelayRow {
+    relay_name: String,
+    global_position: i64,
+    published: i64,
+    updated_at: DateTime<Utc>,
+    last_error: Option<String>,
+    last_error_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, sqlx::FromRow)]
+struct ProjectionRow {
+    projection: String,
+    generation: i32,
+    events_applied: i64,
+    events_skipped: i64,
+    last_position: Option<i64>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The spine as the database records it (the store's head, each relay's and projection's
+/// progress) and as this process sees its own parts (state, lag, last problem).
+async fn pipeline(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    may_audit(&caller)?;
+    let database = |e: sqlx::Error| ApiError::from(commands::Error::from(e));
+    let head: i64 = sqlx::query_scalar("SELECT COALESCE(max(global_position), 0) FROM events")
+        .fetch_one(&state.pool)
+        .await
+        .map_err(database)?;
+    let relays: Vec<RelayRow> = sqlx::query_as(
+        "SELECT relay_name, global_position, published, updated_at, last_error, last_error_at
+           FROM relay_checkpoint ORDER BY relay_name",
+    )
+    .fetch_all(&state.pool)
+    .await
+    .map_err(database)?;
+    let projections: Vec<ProjectionRow> = sqlx::query_as(
+        "SELECT projection, generation, events_applied, events_skipped, last_position, updated_at
+           FROM projection_checkpoint ORDER BY projection",
+    )
+    .fetch_all(&state.pool)
+    .await
+    .map_err(database)?;
+    Ok(Json(json!({
+        "head_position": head,
+        "relays": relays,
+        "projections": projections,
+        "parts": state.health.snapshot(),
+    })))
+}
+
+/// `hirestream ledger reconcile`, run now: every wallet recomputed from the store and
+/// compared with the ledger.
+async fn reconciliation(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    may_audit(&caller)?;
+    let pending = projections::ledger::pending_events(&state.pool).await?;
+    let mismatches = projections::ledger::reconcile(&state.pool).await?;
+    Ok(Json(json!({
+        "clean": mismatches.is_empty(),
+        "pending_events": pending,
+        "mismatches": mismatches,
+    })))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::testing::*;
@@ -292,6 +403,10 @@ mod tests {
             Route::get("/audit/aggregates/wallet/{id}", AUDITORS),
             Route::get("/audit/checkpoints", AUDITORS),
             Route::get("/audit/personal-data-access", AUDITORS),
+            Route::get("/audit/streams", AUDITORS),
+            Route::get("/audit/verification", AUDITORS),
+            Route::get("/audit/pipeline", AUDITORS),
+            Route::get("/audit/ledger/reconciliation", AUDITORS),
         ])
         .await;
     }

@@ -3,6 +3,7 @@
 pub mod applications;
 pub mod audit;
 pub mod candidates;
+pub mod console;
 pub mod documents;
 pub mod employers;
 pub mod feeds;
