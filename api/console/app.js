@@ -331,14 +331,44 @@ async function loadPipeline() {
         row.projection,
         String(row.generation),
         String(row.last_position ?? 0),
-        String(Math.max(0, p.head_position - (row.last_position ?? 0))),
+        part?.lag == null ? "" : String(part.lag),
         String(row.events_applied),
         String(row.events_skipped),
         part ? part.state : "not in this process",
         part?.last_problem ?? "",
+        part ? button("Rebuild", () => rebuild(row.projection), "rebuild") : "",
       ];
     }),
   );
+}
+
+/// Asks this process to rebuild a projection from the store (admins), then follows it.
+async function rebuild(projection) {
+  const out = $("#rebuild-status");
+  const path = `/admin/projections/${encodeURIComponent(projection)}/rebuild`;
+  out.className = "";
+  try {
+    await api(path, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+  } catch (error) {
+    out.className = "error";
+    out.textContent = `${projection}: ${error.message}`;
+    return;
+  }
+  for (;;) {
+    const s = await api(path);
+    if (s.state === "done") {
+      out.className = "ok";
+      out.textContent = `${projection} rebuilt: ${s.read} events at ${Math.round(s.events_per_second)} events/s.`;
+      return;
+    }
+    if (s.state === "failed") {
+      out.className = "error";
+      out.textContent = `${projection}: the rebuild failed: ${s.error}`;
+      return;
+    }
+    out.textContent = `${projection}: ${s.state}, ${s.read} of ${s.total} events…`;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
 }
 
 async function startPipeline() {

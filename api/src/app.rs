@@ -39,6 +39,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::documents::router())
         .merge(routes::audit::router())
         .merge(routes::console::router())
+        .merge(routes::operations::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

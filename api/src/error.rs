@@ -97,6 +97,10 @@ error_codes! {
     FeedUnreachable => "feed_unreachable",
     FeedHostNotAllowed => "feed_host_not_allowed",
     InvalidFeed => "invalid_feed",
+    // Operations.
+    /// The projection runs in another process: ask that one.
+    NotInThisProcess => "not_in_this_process",
+    RebuildInProgress => "rebuild_in_progress",
     // Our side.
     SearchUnavailable => "search_unavailable",
     Unavailable => "unavailable",

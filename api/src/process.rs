@@ -27,7 +27,7 @@ use projections::matching::{MatchingConfig, MatchingProjector};
 use projections::profiles::ProfilesProjector;
 use projections::progress::Progress;
 use projections::reactors::{DocumentRefunds, DocumentWorker, Reactor, RetryPolicy};
-use projections::rebuild::RebuildProgress;
+use projections::rebuild::{RebuildHandle, RebuildProgress};
 use projections::vectors::edge::EdgeIndex;
 use projections::vectors::server::ServerIndex;
 use projections::vectors::VectorIndex;
@@ -147,9 +147,11 @@ pub fn app_state(
     pool: PgPool,
     matching: Option<&Matching>,
     health: Health,
+    rebuilds: Rebuilds,
 ) -> AppState {
     AppState {
         health,
+        rebuilds,
         search: matching.map(|m| JobSearch {
             index: Arc::clone(&m.index),
             embedder: Arc::clone(&m.model),
@@ -185,13 +187,15 @@ pub async fn serve(
     pool: PgPool,
     matching: Option<&Matching>,
     health: Health,
+    rebuilds: Rebuilds,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let limits = HttpLimits {
         request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
         body_limit_bytes: settings.http.body_limit_bytes,
     };
-    let router = app::router(app_state(settings, pool, matching, health), limits);
+    let state = app_state(settings, pool, matching, health, rebuilds);
+    let router = app::router(state, limits);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
@@ -273,12 +277,23 @@ pub async fn run_projector(
     pool: PgPool,
     replay: Option<Replay>,
     matching: Option<Matching>,
-    health: PartHealth,
+    part: Part,
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
     let config = projector_config(settings);
+    let Part { health, rebuild } = part;
     match consumer {
-        Consumer::Matches => run(MatchesProjector, pool, config, replay, health, shutdown).await,
+        Consumer::Matches => {
+            run(
+                MatchesProjector,
+                pool,
+                config,
+                replay,
+                (health, rebuild),
+                shutdown,
+            )
+            .await
+        }
         Consumer::Matching => {
             let matching = match matching {
                 Some(matching) => matching,
@@ -286,24 +301,55 @@ pub async fn run_projector(
             };
             let projector =
                 MatchingProjector::new(matching.index, matching.cached, matching_config(settings));
-            run(projector, pool, config, replay, health, shutdown).await
+            run(projector, pool, config, replay, (health, rebuild), shutdown).await
         }
-        Consumer::Ledger => run(LedgerProjector, pool, config, replay, health, shutdown).await,
-        Consumer::Profiles => run(ProfilesProjector, pool, config, replay, health, shutdown).await,
-        Consumer::Jobs => run(JobsProjector, pool, config, replay, health, shutdown).await,
-        Consumer::Applications => {
+        Consumer::Ledger => {
             run(
-                ApplicationsProjector,
+                LedgerProjector,
                 pool,
                 config,
                 replay,
-                health,
+                (health, rebuild),
                 shutdown,
             )
             .await
         }
+        Consumer::Profiles => {
+            run(
+                ProfilesProjector,
+                pool,
+                config,
+                replay,
+                (health, rebuild),
+                shutdown,
+            )
+            .await
+        }
+        Consumer::Jobs => {
+            run(
+                JobsProjector,
+                pool,
+                config,
+                replay,
+                (health, rebuild),
+                shutdown,
+            )
+            .await
+        }
+        Consumer::Applications => {
+            let hooks = (health, rebuild);
+            run(ApplicationsProjector, pool, config, replay, hooks, shutdown).await
+        }
         Consumer::Documents => {
-            run(DocumentsProjector, pool, config, replay, health, shutdown).await
+            run(
+                DocumentsProjector,
+                pool,
+                config,
+                replay,
+                (health, rebuild),
+                shutdown,
+            )
+            .await
         }
         Consumer::DocumentWorker | Consumer::DocumentRefunds if replay.is_some() => {
             Err(projections::Error::UnknownProjection(format!(
@@ -375,10 +421,13 @@ async fn run<P: Projection>(
     pool: PgPool,
     config: ProjectorConfig,
     replay: Option<Replay>,
-    health: PartHealth,
+    (health, rebuild): (PartHealth, Option<RebuildHandle>),
     shutdown: CancellationToken,
 ) -> Result<(), projections::Error> {
-    let projector = Projector::new(projection, pool, config).with_health(health);
+    let mut projector = Projector::new(projection, pool, config).with_health(health);
+    if let Some(handle) = rebuild {
+        projector = projector.with_rebuilds(handle);
+    }
     if let Some(replay) = replay {
         let mut report = ProgressReport::new(P::NAME);
         let done = match replay.from {
@@ -462,6 +511,24 @@ impl ProgressReport {
     }
 }
 
+/// What ties a projector to the process it runs in: its health, and the handle through which
+/// an admin may ask it to rebuild (none for a one-off replay).
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub health: PartHealth,
+    pub rebuild: Option<RebuildHandle>,
+}
+
+/// The rebuild handles of the projectors this process runs, by projection name.
+#[derive(Debug, Clone, Default)]
+pub struct Rebuilds(Arc<std::collections::BTreeMap<&'static str, RebuildHandle>>);
+
+impl Rebuilds {
+    pub fn of(&self, projection: &str) -> Option<&RebuildHandle> {
+        self.0.get(projection)
+    }
+}
+
 /// What one process runs.
 #[derive(Debug, Clone, Default)]
 pub struct Parts {
@@ -537,11 +604,18 @@ pub async fn start(
     let mut tasks = JoinSet::new();
     let mut addr = None;
     let health = Health::default();
+    let handles: std::collections::BTreeMap<&'static str, RebuildHandle> = parts
+        .projectors
+        .iter()
+        .filter(|c| c.read_model().is_some())
+        .map(|c| (c.name(), RebuildHandle::default()))
+        .collect();
+    let rebuilds = Rebuilds(Arc::new(handles));
     if parts.api {
         let listener = bind(&settings.http.addr).await?;
         addr = listener.local_addr().ok();
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
-        let (matching, health) = (matching.clone(), health.clone());
+        let (matching, health, rebuilds) = (matching.clone(), health.clone(), rebuilds.clone());
         tasks.spawn(async move {
             if let Err(error) = serve(
                 listener,
@@ -549,6 +623,7 @@ pub async fn start(
                 pool,
                 matching.as_ref(),
                 health,
+                rebuilds,
                 shutdown.clone(),
             )
             .await
@@ -579,14 +654,19 @@ pub async fn start(
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());
         let matching = matching.clone();
         let part = health.part(consumer.name());
+        let rebuild = rebuilds.of(consumer.name()).cloned();
         tasks.spawn(async move {
+            let hooks = Part {
+                health: part.clone(),
+                rebuild,
+            };
             let result = run_projector(
                 consumer,
                 &settings,
                 pool,
                 None,
                 matching,
-                part.clone(),
+                hooks,
                 shutdown.clone(),
             )
             .await;

@@ -22,6 +22,8 @@ pub struct AppState {
     pub progress: Progress,
     /// The parts running in this process, for readiness.
     pub health: Health,
+    /// The projectors of this process that an admin may ask to rebuild.
+    pub rebuilds: crate::process::Rebuilds,
     pub webhook: Arc<WebhookVerifier>,
     /// Where admin imports may fetch feeds from.
     pub imports: Arc<commands::import::FetchPolicy>,

@@ -37,6 +37,7 @@ pub fn app() -> axum::Router {
         consistency_wait: Duration::from_millis(10),
         progress: Default::default(),
         health: Default::default(),
+        rebuilds: Default::default(),
         webhook: Arc::new(WebhookVerifier::new(SECRET, Duration::from_secs(300))),
         search: None,
         audit_key: None,

@@ -30,6 +30,7 @@ use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use crate::rebuild::RebuildHandle;
 use crate::Error;
 
 /// A read model built from events.
@@ -149,6 +150,8 @@ pub struct Projector<P> {
     pool: PgPool,
     config: ProjectorConfig,
     keyring: Keyring,
+    /// Rebuilds asked while it runs, when someone may ask.
+    rebuilds: Option<RebuildHandle>,
 }
 
 /// How a batch went: events applied, and redeliveries or unreadable messages skipped.
@@ -166,6 +169,43 @@ impl<P: Projection> Projector<P> {
             keyring: Keyring::new(pool.clone(), config.master_keys.clone()),
             pool,
             config,
+            rebuilds: None,
+        }
+    }
+
+    /// Rebuilds from the event store, while running, whenever `handle` asks.
+    pub fn with_rebuilds(mut self, handle: RebuildHandle) -> Self {
+        self.rebuilds = Some(handle);
+        self
+    }
+
+    async fn rebuild_asked(&self) {
+        match &self.rebuilds {
+            Some(handle) => handle.asked().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// A rebuild someone asked for: from the store, reporting to the handle. A failure is
+    /// reported and the projector goes on, from the start of the new generation's topics.
+    async fn rebuild_on_request(&self) {
+        let Some(handle) = &self.rebuilds else {
+            return;
+        };
+        tracing::info!(
+            projection = P::NAME,
+            "rebuild asked; rebuilding from the event store"
+        );
+        match self
+            .rebuild_from_store(|progress| handle.progressed(progress))
+            .await
+        {
+            Ok(done) => handle.finished(Ok(&done)),
+            Err(error) => {
+                let error = error_chain(&error);
+                tracing::error!(projection = P::NAME, %error, "asked rebuild failed");
+                handle.finished(Err(error));
+            }
         }
     }
 
@@ -261,6 +301,8 @@ impl<P: Projection> Projector<P> {
                 // A consumer that makes no progress while work waits is replaced: the new
                 // one joins the group afresh and fetches from the committed offsets.
                 Consumed::Stalled => continue,
+                // The next consumer joins the rebuild's new generation at its handover.
+                Consumed::Rebuild => self.rebuild_on_request().await,
             }
         }
     }
@@ -283,6 +325,10 @@ impl<P: Projection> Projector<P> {
         while !bounded || !remaining.is_empty() {
             let first = tokio::select! {
                 _ = shutdown.cancelled() => break,
+                _ = self.rebuild_asked(), if !bounded => {
+                    commit(&consumer)?;
+                    return Ok(Consumed::Rebuild);
+                }
                 _ = check.tick() => {
                     let topics = topics(&self.config, P::AGGREGATE_TYPES);
                     let lag = group_lag(Arc::clone(&consumer), topics).await;
@@ -529,6 +575,8 @@ pub(crate) const STALL_CHECK: Duration = Duration::from_secs(10);
 enum Consumed {
     Done,
     Stalled,
+    /// A rebuild was asked for.
+    Rebuild,
 }
 
 /// Tells a consumer that is stuck from one that is idle: stuck is work pending (a lag the

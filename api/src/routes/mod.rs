@@ -12,6 +12,7 @@ pub mod imports;
 pub mod jobs;
 pub mod matches;
 pub mod openapi;
+pub mod operations;
 pub mod payments;
 pub mod wallets;
 

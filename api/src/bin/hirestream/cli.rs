@@ -264,17 +264,11 @@ async fn replay(
         from,
         until_caught_up,
     };
-    let health = commands::health::PartHealth::detached(consumer.name());
-    process::run_projector(
-        consumer,
-        settings,
-        pool,
-        Some(replay),
-        None,
-        health,
-        shutdown,
-    )
-    .await?;
+    let part = process::Part {
+        health: commands::health::PartHealth::detached(consumer.name()),
+        rebuild: None,
+    };
+    process::run_projector(consumer, settings, pool, Some(replay), None, part, shutdown).await?;
     Ok(())
 }
 

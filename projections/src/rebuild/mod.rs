@@ -22,6 +22,10 @@ use tokio_util::sync::CancellationToken;
 use crate::runtime::Projector;
 use crate::{Error, Projection};
 
+mod requests;
+
+pub use requests::{RebuildHandle, RebuildState, RebuildStatus};
+
 /// Events read and applied per transaction.
 pub const REBUILD_BATCH: i64 = 2_000;
 
