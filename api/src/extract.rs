@@ -1,9 +1,12 @@
 //! Extractors that turn every malformed request into an [`ApiError`] of the one shape.
 //!
-//! The JSON body and query extractors also refuse text PostgreSQL cannot store (a NUL
+//! The JSON body, path and query extractors also refuse text PostgreSQL cannot store (a NUL
 //! character), in every field and parameter, so no handler has to check its strings for it.
 //! Lone surrogates (`"\ud800"`) never get this far: the JSON parser refuses them as
 //! malformed, and a query's bytes that are not UTF-8 decode to U+FFFD.
+//!
+//! A body's numbers with a zero fraction (`5.0`, `1e3`) are the integers they equal, as JSON
+//! Schema counts them, so an integer field takes them too.
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::JsonRejection;
@@ -35,9 +38,16 @@ where
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), state)
             .await
             .map_err(|rejection| ApiError::from(JsonRejection::from(rejection)))?;
-        let request = Request::from_parts(parts, Body::from(bytes.clone()));
+        let document = serde_json::from_slice::<Value>(&bytes).ok();
+        let bytes = match document.as_ref().and_then(with_integers) {
+            Some(rewritten) => Bytes::from(rewritten),
+            None => bytes,
+        };
+        let request = Request::from_parts(parts, Body::from(bytes));
         let axum::Json(value) = axum::Json::<T>::from_request(request, state).await?;
-        storable_json(&bytes)?;
+        if let Some(document) = &document {
+            storable(document)?;
+        }
         Ok(Json(value))
     }
 }
@@ -45,13 +55,53 @@ where
 /// Refuses a JSON document with a string (or key) PostgreSQL cannot store, naming where.
 /// Bytes that are not JSON pass: whoever parses them reports that.
 pub fn storable_json(bytes: &[u8]) -> Result<(), ApiError> {
-    let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
-        return Ok(());
-    };
-    match unstorable(&value, String::new()) {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => storable(&value),
+        Err(_) => Ok(()),
+    }
+}
+
+fn storable(value: &Value) -> Result<(), ApiError> {
+    match unstorable(value, String::new()) {
         None => Ok(()),
         Some(path) => Err(ApiError::unstorable_text("field", &path)),
     }
+}
+
+/// The document again with each number that has a zero fraction written as an integer, or
+/// `None` when it has none. Only integers a double holds exactly (up to 2^53) are rewritten.
+fn with_integers(document: &Value) -> Option<Vec<u8>> {
+    fn integral(number: &serde_json::Number) -> Option<i64> {
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        let float = number.as_f64().filter(|_| number.is_f64())?;
+        (float.fract() == 0.0 && float.abs() <= EXACT).then_some(float as i64)
+    }
+    fn has_any(value: &Value) -> bool {
+        match value {
+            Value::Number(number) => integral(number).is_some(),
+            Value::Array(items) => items.iter().any(has_any),
+            Value::Object(fields) => fields.values().any(has_any),
+            _ => false,
+        }
+    }
+    fn rewrite(value: &mut Value) {
+        match value {
+            Value::Number(number) => {
+                if let Some(integer) = integral(number) {
+                    *value = Value::from(integer);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(rewrite),
+            Value::Object(fields) => fields.values_mut().for_each(rewrite),
+            _ => {}
+        }
+    }
+    if !has_any(document) {
+        return None;
+    }
+    let mut document = document.clone();
+    rewrite(&mut document);
+    serde_json::to_vec(&document).ok()
 }
 
 /// The path (`profile.skills[0].name`) of the first string in `value` holding a NUL.
@@ -80,10 +130,38 @@ fn unstorable(value: &Value, path: String) -> Option<String> {
     }
 }
 
-/// Path parameters; an id that is not a UUID is a 400.
-#[derive(Debug, FromRequestParts)]
-#[from_request(via(axum::extract::Path), rejection(ApiError))]
+/// Path parameters; an id that is not a UUID, or a parameter holding a NUL character (`%00`),
+/// is a 400.
+#[derive(Debug)]
 pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let value: T = segments(parts, state).await?;
+        let params: Vec<(String, String)> = segments(parts, state).await?;
+        if let Some((name, _)) = params.iter().find(|(_, value)| value.contains('\0')) {
+            return Err(ApiError::unstorable_text("parameter", name));
+        }
+        Ok(Path(value))
+    }
+}
+
+/// The path's parameters read as `T`.
+async fn segments<T, S>(parts: &mut Parts, state: &S) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    let axum::extract::Path(value) =
+        <axum::extract::Path<T> as FromRequestParts<S>>::from_request_parts(parts, state).await?;
+    Ok(value)
+}
 
 /// Query parameters; a malformed one, or one holding a NUL character (`%00`), is a 400.
 #[derive(Debug)]
@@ -335,7 +413,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_nul_in_any_query_parameter_is_a_400_that_names_it() {
+    async fn a_nul_in_any_query_or_path_parameter_is_a_400_that_names_it() {
         let cases = [
             ("/jobs?skill=%00", "skill"),
             ("/jobs?q=rust%00&location=Berlin", "q"),
@@ -358,6 +436,7 @@ mod tests {
             ("/documents/{id}?after=%00", "after"),
             ("/documents/{id}/html?after=%00", "after"),
             ("/documents/{id}/markdown?after=%00", "after"),
+            ("/audit/aggregates/candidate/a%00b", "aggregate_id"),
             ("/candidates/{id}/feed?after=%00", "after"),
             ("/jobs/{id}/feed?after=%00", "after"),
         ];
@@ -369,6 +448,49 @@ mod tests {
             assert_eq!(status, 400, "{uri}: {answer}");
             assert_eq!(answer["error"]["code"], "invalid_text", "{uri}: {answer}");
             assert_eq!(answer["error"]["details"]["parameter"], parameter, "{uri}");
+        }
+    }
+
+    #[test]
+    fn numbers_with_a_zero_fraction_are_rewritten_as_integers() {
+        let document = json!({"a": [1.0, 2.5, {"b": 3e2, "c": -0.0}], "d": 1e300, "e": "7.0"});
+        let rewritten = super::with_integers(&document).expect("rewritten");
+        let rewritten: Value = serde_json::from_slice(&rewritten).expect("json");
+        assert_eq!(
+            rewritten,
+            json!({"a": [1, 2.5, {"b": 300, "c": 0}], "d": 1e300, "e": "7.0"})
+        );
+        assert_eq!(super::with_integers(&json!({"a": [1, 2.5, "3.0"]})), None);
+    }
+
+    #[tokio::test]
+    async fn an_integer_field_takes_a_number_with_a_zero_fraction() {
+        let bearer = format!("Bearer {}", admin());
+        let grant = |credits: &str| {
+            format!(r#"{{"grant_id": "{ID}", "credits": {credits}, "reason": "welcome"}}"#)
+        };
+        let uri = format!("/wallets/{ID}/grants");
+        // Taken: the grant gets as far as the store, which these tests never reach.
+        for credits in ["5", "5.0", "0.5e1"] {
+            let (status, _, answer) = send(
+                Method::POST,
+                &uri,
+                &[("authorization", &bearer)],
+                Some(grant(credits)),
+            )
+            .await;
+            assert_eq!(status, 503, "{credits}: {answer}");
+        }
+        for credits in ["5.5", "1e300"] {
+            let (status, _, answer) = send(
+                Method::POST,
+                &uri,
+                &[("authorization", &bearer)],
+                Some(grant(credits)),
+            )
+            .await;
+            assert_eq!(status, 422, "{credits}: {answer}");
+            assert_eq!(answer["error"]["code"], "invalid_body", "{credits}");
         }
     }
 
