@@ -3,23 +3,27 @@
 use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
 
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::REQUEST_ID;
+use crate::extract::{CORRELATION_ID, REQUEST_ID};
 use crate::routes;
 use crate::state::AppState;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct HttpLimits {
     pub request_timeout: Duration,
     pub body_limit_bytes: usize,
+    /// Origins browsers may call the API from.
+    pub cors_origins: Vec<String>,
 }
 
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
@@ -40,6 +44,8 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::audit::router())
         .merge(routes::console::router())
         .merge(routes::operations::router())
+        .merge(routes::conversations::router())
+        .merge(routes::notifications::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -51,21 +57,54 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let request_id = request
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!(
-                    "request",
-                    method = %request.method(),
-                    path = %request.uri().path(),
-                    request_id,
+            TraceLayer::new_for_http()
+                .on_response(
+                    // One access-log line per request at the default level.
+                    DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(LatencyUnit::Micros),
                 )
-            }),
+                .make_span_with(|request: &Request| {
+                    let request_id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id,
+                    )
+                }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(cors(&limits.cors_origins))
+}
+
+/// Cross-origin calls from the configured origins only: a preflight from another origin gets
+/// no `Access-Control-Allow-Origin`, so the browser refuses the call.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin.trim_end_matches('/')).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("last-event-id"),
+            HeaderName::from_static(REQUEST_ID),
+            HeaderName::from_static(CORRELATION_ID),
+        ])
+        .expose_headers([
+            HeaderName::from_static(REQUEST_ID),
+            header::RETRY_AFTER,
+            header::WWW_AUTHENTICATE,
+        ])
+        .max_age(Duration::from_secs(600))
 }
 
 /// Bounds the time one request may take; the answer is then a 408 of the usual shape.

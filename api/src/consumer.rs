@@ -4,11 +4,13 @@
 //! table and the health report all say the same.
 
 use projections::applications::ApplicationsProjector;
+use projections::conversations::ConversationsProjector;
 use projections::documents::DocumentsProjector;
 use projections::jobs::JobsProjector;
 use projections::ledger::LedgerProjector;
 use projections::matches::MatchesProjector;
 use projections::matching::MatchingProjector;
+use projections::notifications::NotificationsProjector;
 use projections::profiles::ProfilesProjector;
 use projections::reactors::{DocumentRefunds, DocumentWorker, Reaction};
 use projections::Projection;
@@ -22,13 +24,15 @@ pub enum Consumer {
     Jobs,
     Applications,
     Documents,
+    Conversations,
+    Notifications,
     DocumentWorker,
     DocumentRefunds,
 }
 
 impl Consumer {
     /// Every consumer, in the order `hirestream up` starts them.
-    pub const ALL: [Consumer; 9] = [
+    pub const ALL: [Consumer; 11] = [
         Consumer::Matches,
         Consumer::Matching,
         Consumer::Ledger,
@@ -36,6 +40,8 @@ impl Consumer {
         Consumer::Jobs,
         Consumer::Applications,
         Consumer::Documents,
+        Consumer::Conversations,
+        Consumer::Notifications,
         Consumer::DocumentWorker,
         Consumer::DocumentRefunds,
     ];
@@ -49,6 +55,8 @@ impl Consumer {
             Consumer::Jobs => JobsProjector::NAME,
             Consumer::Applications => ApplicationsProjector::NAME,
             Consumer::Documents => DocumentsProjector::NAME,
+            Consumer::Conversations => ConversationsProjector::NAME,
+            Consumer::Notifications => NotificationsProjector::NAME,
             Consumer::DocumentWorker => DocumentWorker::NAME,
             Consumer::DocumentRefunds => DocumentRefunds::NAME,
         }
@@ -69,6 +77,8 @@ impl Consumer {
             Consumer::Jobs => Some(JobsProjector::AGGREGATE_TYPES),
             Consumer::Applications => Some(ApplicationsProjector::AGGREGATE_TYPES),
             Consumer::Documents => Some(DocumentsProjector::AGGREGATE_TYPES),
+            Consumer::Conversations => Some(ConversationsProjector::AGGREGATE_TYPES),
+            Consumer::Notifications => Some(NotificationsProjector::AGGREGATE_TYPES),
             Consumer::DocumentWorker | Consumer::DocumentRefunds => None,
         }
     }
@@ -130,6 +140,6 @@ mod tests {
         );
         assert_eq!(Consumer::DocumentWorker.name(), DocumentWorker::NAME);
         assert_eq!(Consumer::DocumentRefunds.name(), DocumentRefunds::NAME);
-        assert_eq!(Consumer::read_models().count(), 7);
+        assert_eq!(Consumer::read_models().count(), 9);
     }
 }

@@ -87,6 +87,10 @@ error_codes! {
     InvalidTransition => "invalid_transition",
     DocumentFinished => "document_finished",
     AlreadySwiped => "already_swiped",
+    /// The pair has not matched: there is no conversation.
+    NotMatched => "not_matched",
+    /// The match was ended; its conversation is closed.
+    Unmatched => "unmatched",
     ConcurrentModification => "concurrent_modification",
     // Reads.
     /// The view has not reached the position in `after` within the wait.
@@ -196,7 +200,14 @@ impl IntoResponse for ApiError {
                 "details": self.details,
             }
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(r#"Bearer realm="hirestream""#),
+            );
+        }
+        response
     }
 }
 
@@ -220,6 +231,12 @@ impl From<DomainError> for ApiError {
             DomainError::CandidateNotFound { .. }
             | DomainError::EmployerNotFound { .. }
             | DomainError::JobNotFound { .. } => ApiError::not_found(message),
+            DomainError::NotMatched => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::NotMatched, message)
+            }
+            DomainError::Unmatched => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Unmatched, message)
+            }
             DomainError::CandidateErased { candidate_id } => {
                 ApiError::new(StatusCode::GONE, ErrorCode::CandidateErased, message)
                     .with_details(json!({ "candidate_id": candidate_id }))

@@ -18,12 +18,14 @@ use commands::providers::DocumentWriter;
 use commands::relay::{KafkaConfig, Relay, RelayConfig};
 use commands::CommandService;
 use projections::applications::ApplicationsProjector;
+use projections::conversations::ConversationsProjector;
 use projections::documents::DocumentsProjector;
 use projections::jobs::JobsProjector;
 use projections::ledger::LedgerProjector;
 use projections::matches::MatchesProjector;
 use projections::matching::feeds::JobSearch;
 use projections::matching::{MatchingConfig, MatchingProjector};
+use projections::notifications::NotificationsProjector;
 use projections::profiles::ProfilesProjector;
 use projections::progress::Progress;
 use projections::reactors::{DocumentRefunds, DocumentWorker, Reactor, RetryPolicy};
@@ -148,10 +150,12 @@ pub fn app_state(
     matching: Option<&Matching>,
     health: Health,
     rebuilds: Rebuilds,
+    shutdown: CancellationToken,
 ) -> AppState {
     AppState {
         health,
         rebuilds,
+        shutdown,
         search: matching.map(|m| JobSearch {
             index: Arc::clone(&m.index),
             embedder: Arc::clone(&m.model),
@@ -193,8 +197,9 @@ pub async fn serve(
     let limits = HttpLimits {
         request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
         body_limit_bytes: settings.http.body_limit_bytes,
+        cors_origins: settings.http.cors_origins.clone(),
     };
-    let state = app_state(settings, pool, matching, health, rebuilds);
+    let state = app_state(settings, pool, matching, health, rebuilds, shutdown.clone());
     let router = app::router(state, limits);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
@@ -350,6 +355,23 @@ pub async fn run_projector(
                 shutdown,
             )
             .await
+        }
+        Consumer::Conversations => {
+            let hooks = (health, rebuild);
+            run(
+                ConversationsProjector,
+                pool,
+                config,
+                replay,
+                hooks,
+                shutdown,
+            )
+            .await
+        }
+        Consumer::Notifications => {
+            let hooks = (health, rebuild);
+            let projector = NotificationsProjector::default();
+            run(projector, pool, config, replay, hooks, shutdown).await
         }
         Consumer::DocumentWorker | Consumer::DocumentRefunds if replay.is_some() => {
             Err(projections::Error::UnknownProjection(format!(

@@ -38,6 +38,8 @@ pub enum Read {
     Application,
     /// `GET /candidates/{candidate_id}/export`: everything held about the person.
     PersonalData,
+    /// A match's conversation: its two parties (and admins and auditors).
+    Conversation,
     /// Everything under `/audit`: the events, their proofs, the checkpoints, any aggregate
     /// as it was. For admins and auditors only.
     History,
@@ -84,7 +86,7 @@ impl Parties {
 
 impl Read {
     /// Every read the policy rules on.
-    pub const ALL: [Read; 10] = [
+    pub const ALL: [Read; 11] = [
         Read::CandidateProfile,
         Read::CandidateFeed,
         Read::Wallet,
@@ -94,6 +96,7 @@ impl Read {
         Read::JobApplications,
         Read::Application,
         Read::PersonalData,
+        Read::Conversation,
         Read::History,
     ];
 
@@ -105,7 +108,7 @@ impl Read {
                 &[Role::Candidate]
             }
             Read::JobMatches | Read::JobFeed | Read::JobApplications => &[Role::Employer],
-            Read::Application => &[Role::Candidate, Role::Employer],
+            Read::Application | Read::Conversation => &[Role::Candidate, Role::Employer],
             Read::History => &[],
         }
     }
@@ -122,6 +125,7 @@ impl Read {
                 "only the job's employer, admins and auditors see its applications"
             }
             Read::Application => "only the parties to an application see it",
+            Read::Conversation => "only the two parties of a match read its conversation",
             Read::PersonalData => "a person's data is exported to the person, admins and auditors",
             Read::History => "the audit history is for auditors and admins",
         }

@@ -82,6 +82,9 @@ pub struct HttpSettings {
     pub consistency_wait_ms: u64,
     pub request_timeout_ms: u64,
     pub body_limit_bytes: usize,
+    /// Origins whose pages may call the API from a browser (CORS), such as
+    /// `https://app.example.com`. From the environment, a comma-separated list. Empty: none.
+    pub cors_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -296,6 +299,7 @@ impl Default for Settings {
                 consistency_wait_ms: 5_000,
                 request_timeout_ms: 30_000,
                 body_limit_bytes: 1 << 20,
+                cors_origins: Vec::new(),
             },
             auth: AuthSettings {
                 jwt_secret: Secret::new(DEVELOPMENT_JWT_SECRET),

@@ -22,6 +22,9 @@ pub struct AppState {
     pub progress: Progress,
     /// The parts running in this process, for readiness.
     pub health: Health,
+    /// Cancelled when the process stops: long-lived answers (event streams) end then, so a
+    /// graceful shutdown does not wait for their clients.
+    pub shutdown: tokio_util::sync::CancellationToken,
     /// The projectors of this process that an admin may ask to rebuild.
     pub rebuilds: crate::process::Rebuilds,
     pub webhook: Arc<WebhookVerifier>,

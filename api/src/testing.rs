@@ -38,6 +38,7 @@ pub fn app() -> axum::Router {
         progress: Default::default(),
         health: Default::default(),
         rebuilds: Default::default(),
+        shutdown: Default::default(),
         webhook: Arc::new(WebhookVerifier::new(SECRET, Duration::from_secs(300))),
         search: None,
         audit_key: None,
@@ -48,9 +49,13 @@ pub fn app() -> axum::Router {
         HttpLimits {
             request_timeout: Duration::from_secs(5),
             body_limit_bytes: 1 << 16,
+            cors_origins: vec![ALLOWED_ORIGIN.into()],
         },
     )
 }
+
+/// The one origin the test app lets browsers call it from.
+pub const ALLOWED_ORIGIN: &str = "https://app.example.com";
 
 pub fn token(subject: Uuid, role: Role) -> String {
     TokenKeys::new(SECRET).mint(

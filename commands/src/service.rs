@@ -10,6 +10,7 @@ use domain::candidate::{
     Candidate, CandidateCommand, EraseCandidate, RegisterCandidate, UpdateCandidateProfile,
     ValidateCandidate,
 };
+use domain::conversation::{PostMessage, ReadMessages, Unmatch};
 use domain::document::Document;
 use domain::employer::{Employer, EmployerCommand, RegisterEmployer, UpdateEmployerProfile};
 use domain::job::{CloseJob, Job, JobCommand, JobRef, PostJob, UpdateJob};
@@ -323,6 +324,46 @@ impl CommandService {
         self.wallets
             .execute(&wallet_id.to_string(), command, ctx)
             .await
+    }
+
+    /// A message in a match's conversation, by one of its two parties.
+    #[instrument(skip_all, fields(aggregate_id = %cmd.pairing_id, correlation_id = %ctx.correlation_id))]
+    pub async fn post_message(
+        &self,
+        ctx: &CommandContext,
+        cmd: PostMessage,
+    ) -> Result<Committed, Error> {
+        let id = cmd.pairing_id.to_string();
+        self.pairings
+            .execute(&id, PairingCommand::PostMessage(cmd), ctx)
+            .await
+    }
+
+    /// A read receipt in a match's conversation.
+    #[instrument(skip_all, fields(aggregate_id = %cmd.pairing_id, correlation_id = %ctx.correlation_id))]
+    pub async fn read_messages(
+        &self,
+        ctx: &CommandContext,
+        cmd: ReadMessages,
+    ) -> Result<Committed, Error> {
+        let id = cmd.pairing_id.to_string();
+        self.pairings
+            .execute(&id, PairingCommand::ReadMessages(cmd), ctx)
+            .await
+    }
+
+    /// Either party ends a match.
+    #[instrument(skip_all, fields(aggregate_id = %cmd.pairing_id, correlation_id = %ctx.correlation_id))]
+    pub async fn unmatch(&self, ctx: &CommandContext, cmd: Unmatch) -> Result<Committed, Error> {
+        let id = cmd.pairing_id.to_string();
+        self.pairings
+            .execute(&id, PairingCommand::Unmatch(cmd), ctx)
+            .await
+    }
+
+    /// The pairing as the event store has it now.
+    pub async fn pairing(&self, pairing_id: Uuid) -> Result<Pairing, Error> {
+        Ok(self.pairings.load(&pairing_id.to_string()).await?.0)
     }
 
     /// The job as the pairing rules need it, `None` if it was never posted.

@@ -83,6 +83,10 @@ pub enum DomainError {
     DocumentNotFound { document_id: Uuid },
     #[error("document {document_id} is already finished")]
     DocumentFinished { document_id: Uuid },
+    #[error("the two sides have not matched: there is no conversation")]
+    NotMatched,
+    #[error("the match was ended: its conversation is closed")]
+    Unmatched,
     #[error("the {side} has already swiped on pairing {pairing_id}")]
     AlreadySwiped {
         pairing_id: Uuid,

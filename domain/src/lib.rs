@@ -50,6 +50,7 @@ pub trait Command {
 pub mod actor;
 pub mod application;
 pub mod candidate;
+pub mod conversation;
 pub mod document;
 pub mod employer;
 mod error;

@@ -8,6 +8,7 @@ use cqrs_es::Aggregate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::conversation::{Conversation, PostMessage, ReadMessages, Unmatch};
 use crate::job::JobRef;
 use crate::{Actor, DomainError, Write};
 
@@ -50,11 +51,17 @@ impl std::fmt::Display for Side {
 pub enum PairingCommand {
     SwipeJob(SwipeJob),
     SwipeCandidate(SwipeCandidate),
+    PostMessage(PostMessage),
+    ReadMessages(ReadMessages),
+    Unmatch(Unmatch),
 }
 
 crate::domain_command!(PairingCommand {
     SwipeJob,
-    SwipeCandidate
+    SwipeCandidate,
+    PostMessage,
+    ReadMessages,
+    Unmatch
 });
 
 /// A candidate swipes on a job. `job` is the job as the write side found it, `None` when no
@@ -100,19 +107,60 @@ pub enum PairingEvent {
         job_id: Uuid,
         employer_id: Uuid,
     },
+    /// Message `number` (from 1) of the match's conversation.
+    MessagePosted {
+        pairing_id: Uuid,
+        candidate_id: Uuid,
+        employer_id: Uuid,
+        message_id: Uuid,
+        number: i64,
+        from: Side,
+        text: String,
+    },
+    /// A read receipt: `by` has read the first `up_to` messages.
+    MessagesRead {
+        pairing_id: Uuid,
+        candidate_id: Uuid,
+        employer_id: Uuid,
+        by: Side,
+        up_to: i64,
+    },
+    /// The match ended; its conversation is closed.
+    Unmatched {
+        pairing_id: Uuid,
+        candidate_id: Uuid,
+        job_id: Uuid,
+        employer_id: Uuid,
+        by: Side,
+    },
 }
 
 crate::domain_event!(PairingEvent {
     CandidateSwiped,
     EmployerSwiped,
     Matched,
+    MessagePosted,
+    MessagesRead,
+    Unmatched,
 });
+
+/// Who a pairing is between, as its first swipe recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parties {
+    pub pairing_id: Uuid,
+    pub candidate_id: Uuid,
+    pub job_id: Uuid,
+    pub employer_id: Uuid,
+}
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Pairing {
     pub candidate: Option<Decision>,
     pub employer: Option<Decision>,
     pub matched: bool,
+    pub parties: Option<Parties>,
+    pub unmatched: bool,
+    pub conversation: Conversation,
 }
 
 impl Aggregate for Pairing {
@@ -128,6 +176,31 @@ impl Aggregate for Pairing {
         _services: &Self::Services,
         sink: &EventSink<Self>,
     ) -> Result<(), Self::Error> {
+        let decided = match command {
+            PairingCommand::PostMessage(c) => self.post(c),
+            PairingCommand::ReadMessages(c) => self.read(c),
+            PairingCommand::Unmatch(c) => self.unmatch(c),
+            PairingCommand::SwipeJob(_) | PairingCommand::SwipeCandidate(_) => {
+                return self.swipe(command, sink).await;
+            }
+        };
+        if let Some(event) = decided? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        self.apply_event(event)
+    }
+}
+
+impl Pairing {
+    async fn swipe(
+        &mut self,
+        command: PairingCommand,
+        sink: &EventSink<Self>,
+    ) -> Result<(), DomainError> {
         let (side, candidate_id, job_id, job, decision, actor) = match command {
             PairingCommand::SwipeJob(c) => (
                 Side::Candidate,
@@ -145,6 +218,9 @@ impl Aggregate for Pairing {
                 c.decision,
                 c.swiped_by,
             ),
+            PairingCommand::PostMessage(_)
+            | PairingCommand::ReadMessages(_)
+            | PairingCommand::Unmatch(_) => unreachable!("decided above"),
         };
         let pairing_id = pairing_id(candidate_id, job_id);
         let job = job.ok_or(DomainError::JobNotFound { job_id })?;
@@ -195,11 +271,40 @@ impl Aggregate for Pairing {
         Ok(())
     }
 
-    fn apply(&mut self, event: Self::Event) {
+    fn apply_event(&mut self, event: PairingEvent) {
         match event {
-            PairingEvent::CandidateSwiped { decision, .. } => self.candidate = Some(decision),
-            PairingEvent::EmployerSwiped { decision, .. } => self.employer = Some(decision),
+            PairingEvent::CandidateSwiped {
+                pairing_id,
+                candidate_id,
+                job_id,
+                employer_id,
+                decision,
+            } => {
+                self.candidate = Some(decision);
+                self.parties.get_or_insert(Parties {
+                    pairing_id,
+                    candidate_id,
+                    job_id,
+                    employer_id,
+                });
+            }
+            PairingEvent::EmployerSwiped {
+                pairing_id,
+                candidate_id,
+                job_id,
+                employer_id,
+                decision,
+            } => {
+                self.employer = Some(decision);
+                self.parties.get_or_insert(Parties {
+                    pairing_id,
+                    candidate_id,
+                    job_id,
+                    employer_id,
+                });
+            }
             PairingEvent::Matched { .. } => self.matched = true,
+            other => self.apply_conversation(&other),
         }
     }
 }

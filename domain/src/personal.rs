@@ -62,6 +62,11 @@ const DOCUMENT_GENERATED: PersonalFields = PersonalFields {
     fields: &[("generation/content", Erased::Text)],
 };
 
+const MESSAGE_POSTED: PersonalFields = PersonalFields {
+    subject: "candidate_id",
+    fields: &[("text", Erased::Text)],
+};
+
 /// The personal fields of an event of `event_type` on an aggregate of `aggregate_type`;
 /// `None` when the event holds none.
 pub fn personal_fields(aggregate_type: &str, event_type: &str) -> Option<PersonalFields> {
@@ -70,6 +75,8 @@ pub fn personal_fields(aggregate_type: &str, event_type: &str) -> Option<Persona
         ("candidate", "CandidateProfileUpdated") => Some(CANDIDATE_PROFILE_UPDATED),
         ("document", "DocumentRequested") => Some(DOCUMENT_REQUESTED),
         ("document", "DocumentGenerated") => Some(DOCUMENT_GENERATED),
+        // Both parties' words: the candidate's key erases the conversation with them.
+        ("pairing", "MessagePosted") => Some(MESSAGE_POSTED),
         _ => None,
     }
 }

@@ -35,6 +35,9 @@ pub enum Write {
     SubmitApplication,
     ChangeApplicationStatus,
     WithdrawApplication,
+    PostMessage,
+    ReadMessages,
+    Unmatch,
 }
 
 /// Whose resource a write changes.
@@ -46,10 +49,14 @@ pub enum Owner {
     Employer,
     /// No party: only admins (and, where the platform does it, its own processes).
     Platform,
+    /// Either party of a match, each for itself: the candidate with its own id, the job's
+    /// employer with its own. Nobody else, admins included: a conversation is the two
+    /// parties' own.
+    EitherParty,
 }
 
 impl Write {
-    pub const ALL: [Write; 20] = [
+    pub const ALL: [Write; 23] = [
         Write::RegisterCandidate,
         Write::UpdateCandidateProfile,
         Write::ValidateCandidate,
@@ -70,6 +77,9 @@ impl Write {
         Write::SubmitApplication,
         Write::ChangeApplicationStatus,
         Write::WithdrawApplication,
+        Write::PostMessage,
+        Write::ReadMessages,
+        Write::Unmatch,
     ];
 
     pub fn owner(self) -> Owner {
@@ -94,6 +104,7 @@ impl Write {
             | Write::GrantCredits
             | Write::RefundCredits
             | Write::RecordDocumentOutcome => Owner::Platform,
+            Write::PostMessage | Write::ReadMessages | Write::Unmatch => Owner::EitherParty,
         }
     }
 
@@ -118,12 +129,13 @@ impl Write {
 /// True when `actor` may make `write` on the resource of the party `owner` (the candidate's
 /// or employer's id; ignored for platform writes).
 pub fn permits(actor: Actor, write: Write, owner: Uuid) -> bool {
+    let party = write.owner() == Owner::EitherParty;
     match actor.role {
-        Role::Admin => true,
+        Role::Admin => !party,
         Role::System => write.by_the_platform(),
         Role::Auditor => false,
-        Role::Candidate => write.owner() == Owner::Candidate && actor.subject == owner,
-        Role::Employer => write.owner() == Owner::Employer && actor.subject == owner,
+        Role::Candidate => (write.owner() == Owner::Candidate || party) && actor.subject == owner,
+        Role::Employer => (write.owner() == Owner::Employer || party) && actor.subject == owner,
     }
 }
 
@@ -139,7 +151,9 @@ mod tests {
             for role in [Role::Candidate, Role::Employer, Role::Auditor] {
                 let expected = matches!(
                     (write.owner(), role),
-                    (Owner::Candidate, Role::Candidate) | (Owner::Employer, Role::Employer)
+                    (Owner::Candidate, Role::Candidate)
+                        | (Owner::Employer, Role::Employer)
+                        | (Owner::EitherParty, Role::Candidate | Role::Employer)
                 );
                 assert_eq!(
                     permits(Actor::new(OWNER, role), write, OWNER),
@@ -151,13 +165,13 @@ mod tests {
     }
 
     #[test]
-    fn admins_make_every_write_and_auditors_none() {
+    fn admins_make_every_write_but_a_partys_own_and_auditors_none() {
         for write in Write::ALL {
-            assert!(permits(
-                Actor::new(Uuid::from_u128(1), Role::Admin),
-                write,
-                OWNER
-            ));
+            assert_eq!(
+                permits(Actor::new(Uuid::from_u128(1), Role::Admin), write, OWNER),
+                write.owner() != Owner::EitherParty,
+                "{write:?}"
+            );
             assert!(!permits(Actor::new(OWNER, Role::Auditor), write, OWNER));
         }
     }

@@ -6,12 +6,14 @@
 //! implements [`Projection`] and offers the queries the API serves from it.
 
 pub mod applications;
+pub mod conversations;
 pub mod documents;
 mod error;
 pub mod jobs;
 pub mod ledger;
 pub mod matches;
 pub mod matching;
+pub mod notifications;
 pub mod page;
 pub mod profiles;
 pub mod progress;

@@ -36,6 +36,10 @@ INSERT INTO pairing_view (pairing_id, candidate_id, job_id, employer_id, matched
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (pairing_id) DO UPDATE SET matched_at = EXCLUDED.matched_at";
 
+/// An ended match leaves both match lists.
+const UNMATCH: &str =
+    "UPDATE pairing_view SET matched_at = NULL, unmatched_at = $2 WHERE pairing_id = $1";
+
 impl Projection for MatchesProjector {
     const NAME: &'static str = "matches";
     const AGGREGATE_TYPES: &'static [&'static str] = &[Pairing::TYPE];
@@ -46,6 +50,14 @@ impl Projection for MatchesProjector {
         }
         let at = event.recorded_at;
         let decoded: PairingEvent = event.decode().map_err(|e| Error::payload(event, e))?;
+        if let PairingEvent::Unmatched { pairing_id, .. } = decoded {
+            sqlx::query(UNMATCH)
+                .bind(pairing_id)
+                .bind(at)
+                .execute(tx)
+                .await?;
+            return Ok(());
+        }
         let (query, pairing_id, candidate_id, job_id, employer_id, decision) = match decoded {
             PairingEvent::CandidateSwiped {
                 pairing_id,
@@ -88,6 +100,10 @@ impl Projection for MatchesProjector {
                 employer_id,
                 None,
             ),
+            // The conversation is the conversations projection's.
+            PairingEvent::MessagePosted { .. }
+            | PairingEvent::MessagesRead { .. }
+            | PairingEvent::Unmatched { .. } => return Ok(()),
         };
         let query = sqlx::query(query)
             .bind(pairing_id)

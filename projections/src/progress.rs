@@ -19,6 +19,14 @@ use crate::{Error, Projection};
 /// The channel projectors notify on commit; the payload is the projection's name.
 pub const APPLIED_CHANNEL: &str = "hirestream_applied";
 
+/// Signals kept before those nobody waits on are dropped.
+const MAX_IDLE_SIGNALS: usize = 4_096;
+
+/// Recipients' signals live beside the projections', under a prefix no projection has.
+fn recipient_key(recipient: &str) -> String {
+    format!("to {recipient}")
+}
+
 /// Longest a waiter sleeps without a signal before it looks again.
 const FALLBACK_POLL: Duration = Duration::from_millis(100);
 
@@ -53,11 +61,24 @@ impl Progress {
 
     async fn relay_notifications(&self, pool: &PgPool) -> Result<(), Error> {
         let mut listener = PgListener::connect_with(pool).await?;
-        listener.listen(APPLIED_CHANNEL).await?;
+        listener
+            .listen_all([APPLIED_CHANNEL, crate::notifications::NOTIFIED_CHANNEL])
+            .await?;
         loop {
             let notification = listener.recv().await?;
-            self.signal(notification.payload()).send_replace(());
+            let key = if notification.channel() == APPLIED_CHANNEL {
+                notification.payload().to_owned()
+            } else {
+                recipient_key(notification.payload())
+            };
+            self.signal(&key).send_replace(());
         }
+    }
+
+    /// A signal that changes whenever notifications for `recipient` (`<role>:<id>`) commit,
+    /// in any process.
+    pub fn notifications_for(&self, recipient: &str) -> watch::Receiver<()> {
+        self.signal(&recipient_key(recipient)).subscribe()
     }
 
     fn signal(&self, projection: &str) -> watch::Sender<()> {
@@ -65,6 +86,10 @@ impl Progress {
             .signals
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if signals.len() > MAX_IDLE_SIGNALS {
+            // Signals nobody waits on are made again when someone does.
+            signals.retain(|_, signal| signal.receiver_count() > 0);
+        }
         signals
             .entry(projection.to_owned())
             .or_insert_with(|| watch::channel(()).0)

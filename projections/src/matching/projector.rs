@@ -233,7 +233,10 @@ impl MatchingProjector {
                 decision,
                 ..
             } => (candidate_id, job_id, false, decision),
-            PairingEvent::Matched { .. } => return Ok(()),
+            PairingEvent::Matched { .. }
+            | PairingEvent::MessagePosted { .. }
+            | PairingEvent::MessagesRead { .. }
+            | PairingEvent::Unmatched { .. } => return Ok(()),
         };
         let column = if by_candidate {
             "candidate_decision"

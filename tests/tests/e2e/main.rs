@@ -14,5 +14,6 @@ mod gap_free;
 mod matching;
 mod privacy;
 mod profiles_and_applications;
+mod real_time;
 mod rebuild;
 mod swipe_to_match;
