@@ -15,6 +15,7 @@ use tower_http::LatencyUnit;
 
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{CORRELATION_ID, REQUEST_ID};
+use crate::rate_limit::{self, RateLimit, RateLimiter};
 use crate::routes;
 use crate::state::AppState;
 
@@ -24,11 +25,13 @@ pub struct HttpLimits {
     pub body_limit_bytes: usize,
     /// Origins browsers may call the API from.
     pub cors_origins: Vec<String>,
+    /// Per-caller limit, if any.
+    pub rate_limit: Option<RateLimit>,
 }
 
 pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let request_id = HeaderName::from_static(REQUEST_ID);
-    Router::new()
+    let mut routes = Router::new()
         .merge(routes::health::router())
         .merge(routes::openapi::router())
         .merge(routes::candidates::router())
@@ -45,7 +48,14 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::console::router())
         .merge(routes::operations::router())
         .merge(routes::conversations::router())
-        .merge(routes::notifications::router())
+        .merge(routes::notifications::router());
+    if let Some(limit) = limits.rate_limit {
+        routes = routes.layer(middleware::from_fn_with_state(
+            RateLimiter::new(limit),
+            rate_limit::limit,
+        ));
+    }
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -66,6 +66,8 @@ error_codes! {
     /// A payment webhook whose signature does not verify.
     InvalidSignature => "invalid_signature",
     MethodNotAllowed => "method_not_allowed",
+    /// Too many requests from one caller; `Retry-After` says when to try again.
+    RateLimited => "rate_limited",
     RequestTimeout => "request_timeout",
     // Who asks.
     Unauthorized => "unauthorized",

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod position;
 pub mod process;
+pub mod rate_limit;
 pub mod read_policy;
 pub mod routes;
 pub mod settings;

@@ -42,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 use crate::app::{self, HttpLimits};
 use crate::auth::TokenKeys;
 use crate::consumer::Consumer;
+use crate::rate_limit::RateLimit;
 use crate::routes::payments::WebhookVerifier;
 use crate::settings::{LlmProvider, Settings};
 use crate::state::AppState;
@@ -198,6 +199,10 @@ pub async fn serve(
         request_timeout: Duration::from_millis(settings.http.request_timeout_ms),
         body_limit_bytes: settings.http.body_limit_bytes,
         cors_origins: settings.http.cors_origins.clone(),
+        rate_limit: (settings.http.rate_limit_per_second > 0.0).then(|| RateLimit {
+            per_second: settings.http.rate_limit_per_second,
+            burst: settings.http.rate_limit_burst.max(1.0),
+        }),
     };
     let state = app_state(settings, pool, matching, health, rebuilds, shutdown.clone());
     let router = app::router(state, limits);

@@ -85,6 +85,11 @@ pub struct HttpSettings {
     /// Origins whose pages may call the API from a browser (CORS), such as
     /// `https://app.example.com`. From the environment, a comma-separated list. Empty: none.
     pub cors_origins: Vec<String>,
+    /// Requests per second one caller (one bearer token) may make on average; 0 turns the
+    /// limit off.
+    pub rate_limit_per_second: f64,
+    /// Requests one caller may make at once, above the average.
+    pub rate_limit_burst: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -300,6 +305,8 @@ impl Default for Settings {
                 request_timeout_ms: 30_000,
                 body_limit_bytes: 1 << 20,
                 cors_origins: Vec::new(),
+                rate_limit_per_second: 100.0,
+                rate_limit_burst: 200.0,
             },
             auth: AuthSettings {
                 jwt_secret: Secret::new(DEVELOPMENT_JWT_SECRET),

@@ -21,6 +21,11 @@ use crate::state::AppState;
 pub const SECRET: &[u8] = b"test";
 
 pub fn app() -> axum::Router {
+    app_with(None)
+}
+
+/// The test app with a per-caller rate limit.
+pub fn app_with(rate_limit: Option<crate::rate_limit::RateLimit>) -> axum::Router {
     // Nothing here reaches the database; a request that does fails fast with a 503.
     let pool = PgPoolOptions::new()
         .acquire_timeout(Duration::from_millis(50))
@@ -50,6 +55,7 @@ pub fn app() -> axum::Router {
             request_timeout: Duration::from_secs(5),
             body_limit_bytes: 1 << 16,
             cors_origins: vec![ALLOWED_ORIGIN.into()],
+            rate_limit,
         },
     )
 }

@@ -30,6 +30,7 @@ fn a_server_without_secrets_or_development_mode_exits_with_a_clear_message() {
             stderr.contains("public development secret")
                 && stderr.contains("HIRESTREAM_AUTH__JWT_SECRET")
                 && stderr.contains("HIRESTREAM_PAYMENTS__WEBHOOK_SECRET")
+                && stderr.contains("HIRESTREAM_PRIVACY__MASTER_KEY")
                 && stderr.contains("HIRESTREAM_DEV_MODE=true"),
             "{subcommand}: {stderr}"
         );
@@ -41,6 +42,10 @@ fn the_check_passes_with_secrets_of_our_own_or_in_development_mode() {
     let own = [
         ("HIRESTREAM_AUTH__JWT_SECRET", "a-secret-of-our-own"),
         ("HIRESTREAM_PAYMENTS__WEBHOOK_SECRET", "whsec_of_our_own"),
+        (
+            "HIRESTREAM_PRIVACY__MASTER_KEY",
+            "b3VyLW93bi1tYXN0ZXIta2V5LW9mLTMyLWJ5dGVzISE=",
+        ),
         ("HIRESTREAM_DATABASE__MAX_CONNECTIONS", "1"),
     ];
     for extra in [&own[..], &[("HIRESTREAM_DEV_MODE", "true")][..]] {

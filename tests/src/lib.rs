@@ -49,6 +49,8 @@ impl TestEnv {
         settings.relay.retry_backoff_ms = 200;
         settings.projector.retry_backoff_ms = 200;
         settings.audit.checkpoint_interval_ms = 200;
+        // Tests poll as fast as they like; the limit has tests of its own.
+        settings.http.rate_limit_per_second = 0.0;
         settings.log.filter = "warn".into();
         // The tests sign tokens and webhooks with the public development secrets.
         settings.dev_mode = true;

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,6 +26,7 @@ use api::process;
 use api::settings::Settings;
 
 use crate::broker::LocalBroker;
+use crate::child::UpProcess;
 use crate::credits::market;
 use crate::pipeline::BenchError;
 use crate::scratch::Scratch;
@@ -242,7 +242,7 @@ async fn run(
         .map(|w| (*w, keys.mint(Actor::new(*w, Role::Candidate), now, 86_400)))
         .collect();
 
-    let mut up = UpProcess::new(&settings, &bench)?;
+    let mut up = UpProcess::new(&settings, &bench.binary, bench.clients + 24)?;
     up.start();
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -326,119 +326,6 @@ async fn run(
         parts_not_running,
         rebuild_equals_live,
     })
-}
-
-/// `hirestream up` as a child process on a fixed loopback port, with the run's database,
-/// broker, topics and vector directory; its output goes to a log file beside the vectors.
-struct UpProcess {
-    command: Command,
-    base: String,
-    log: PathBuf,
-    child: Option<Child>,
-}
-
-impl UpProcess {
-    fn new(settings: &Settings, bench: &FaultBench) -> std::io::Result<Self> {
-        let port = crate::broker::free_loopback_port()?;
-        std::fs::create_dir_all(&settings.matching.data_dir)?;
-        let log = PathBuf::from(&settings.matching.data_dir).join("up.log");
-        let mut command = Command::new(&bench.binary);
-        command
-            .arg("up")
-            .env("HIRESTREAM_DATABASE__URL", settings.database.url.expose())
-            .env(
-                "HIRESTREAM_DATABASE__MAX_CONNECTIONS",
-                (bench.clients + 24).to_string(),
-            )
-            .env("HIRESTREAM_KAFKA__BROKERS", &settings.kafka.brokers)
-            .env(
-                "HIRESTREAM_KAFKA__TOPIC_PREFIX",
-                &settings.kafka.topic_prefix,
-            )
-            .env("HIRESTREAM_HTTP__ADDR", format!("127.0.0.1:{port}"))
-            .env("HIRESTREAM_MATCHING__DATA_DIR", &settings.matching.data_dir)
-            .env(
-                "HIRESTREAM_AUTH__JWT_SECRET",
-                settings.auth.jwt_secret.expose(),
-            )
-            .env(
-                "HIRESTREAM_PAYMENTS__WEBHOOK_SECRET",
-                settings.payments.webhook_secret.expose(),
-            )
-            .env(
-                "HIRESTREAM_PRIVACY__MASTER_KEY",
-                settings.privacy.master_key.expose(),
-            )
-            .env(
-                api::settings::DEV_MODE_VARIABLE,
-                settings.dev_mode.to_string(),
-            );
-        Ok(Self {
-            command,
-            base: format!("http://127.0.0.1:{port}"),
-            log,
-            child: None,
-        })
-    }
-
-    /// Starts the process; its output is appended to the log.
-    fn start(&mut self) {
-        let output = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log)
-            .and_then(|file| Ok((file.try_clone()?, file)));
-        if let Ok((out, err)) = output {
-            self.command.stdout(out).stderr(err);
-        }
-        self.child = self.command.spawn().ok();
-    }
-
-    /// SIGKILL, as a crash would.
-    fn kill(&mut self) {
-        crate::broker::kill(&mut self.child);
-    }
-
-    async fn wait_ready(&mut self, http: &reqwest::Client) -> Result<(), BenchError> {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let ready = http.get(format!("{}/readyz", self.base)).send().await;
-            if ready.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
-            }
-            let exited = self.child.as_mut().map(|c| c.try_wait());
-            if Instant::now() > deadline || !matches!(exited, Some(Ok(None))) {
-                return Err(format!(
-                    "hirestream up did not become ready; see {}",
-                    self.log.display()
-                )
-                .into());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    /// The parts `/readyz` lists in a state other than running, as `name: state`.
-    async fn parts_not_running(&self, http: &reqwest::Client) -> Result<Vec<String>, BenchError> {
-        let ready: serde_json::Value = http
-            .get(format!("{}/readyz", self.base))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let parts = ready["parts"].as_object().ok_or("/readyz lists no parts")?;
-        Ok(parts
-            .iter()
-            .filter(|(_, part)| part["state"] != "running")
-            .map(|(name, part)| format!("{name}: {}", part["state"]))
-            .collect())
-    }
-}
-
-impl Drop for UpProcess {
-    fn drop(&mut self) {
-        self.kill();
-    }
 }
 
 #[derive(Debug, Clone)]

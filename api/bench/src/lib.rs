@@ -5,11 +5,13 @@
 
 pub mod audit;
 pub mod broker;
+pub mod child;
 pub mod credits;
 pub mod embeddings;
 pub mod faults;
 pub mod import;
 pub mod matching;
+pub mod notifications;
 pub mod pipeline;
 pub mod privacy;
 pub mod report;

@@ -7,7 +7,9 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use api::settings::{Settings, CONFIG_FILE_VARIABLE};
 use clap::{Parser, Subcommand};
-use hirestream_bench::{audit, credits, embeddings, faults, import, matching, pipeline, privacy};
+use hirestream_bench::{
+    audit, credits, embeddings, faults, import, matching, notifications, pipeline, privacy,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,6 +99,20 @@ enum Bench {
         updates: usize,
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
+    },
+    /// Live notifications: `hirestream up` as a child process holding one stream per
+    /// candidate; the latency of a match's notification idle and beside a ChargeCredits load,
+    /// and the memory one stream costs.
+    Notifications {
+        #[arg(long, default_value_t = 1_000)]
+        connections: usize,
+        #[arg(long, default_value_t = 200)]
+        matches: usize,
+        #[arg(long, default_value_t = 16)]
+        load_clients: usize,
+        /// The `hirestream` binary to run; by default the one beside this binary.
+        #[arg(long)]
+        binary: Option<PathBuf>,
     },
     /// Texts embedded per second by the configured embedding model.
     Embeddings {
@@ -196,6 +212,27 @@ impl Bench {
             Bench::Replay { events, wallets } => {
                 let bench = pipeline::ReplayBench { events, wallets };
                 let report = pipeline::replay(settings, bench).await;
+                println!("{}", report.map_err(anyhow::Error::from_boxed)?);
+            }
+            Bench::Notifications {
+                connections,
+                matches,
+                load_clients,
+                binary,
+            } => {
+                let binary = match binary {
+                    Some(binary) => binary,
+                    None => std::env::current_exe()
+                        .context("locating this binary")?
+                        .with_file_name("hirestream"),
+                };
+                let bench = notifications::NotificationBench {
+                    binary,
+                    connections,
+                    matches,
+                    load_clients,
+                };
+                let report = notifications::notifications(settings, bench).await;
                 println!("{}", report.map_err(anyhow::Error::from_boxed)?);
             }
             Bench::Privacy {
