@@ -189,8 +189,9 @@ async fn run(
     }
     let stop = tokio_util::sync::CancellationToken::new();
     let mut load = JoinSet::new();
-    for (id, candidate_token) in candidates.iter().take(bench.load_clients).cloned() {
+    for (id, candidate_token) in candidates.iter().take(bench.load_clients) {
         let (api, stop) = (api.clone(), stop.clone());
+        let (id, candidate_token) = (*id, candidate_token.clone());
         load.spawn(async move {
             let mut charges = 0usize;
             while !stop.is_cancelled() {
