@@ -45,7 +45,7 @@ impl CommandService {
             .into());
         }
         let key = request.idempotency_key.trim();
-        if key.is_empty() || key.len() > 200 {
+        if key.is_empty() || key.chars().count() > 200 {
             return Err(DomainError::Invalid(vec![domain::FieldError::new(
                 "idempotency_key",
                 "must be 1 to 200 characters",

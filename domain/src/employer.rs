@@ -119,7 +119,7 @@ impl Aggregate for Employer {
                 }
                 if let Some(website) = &profile.website {
                     let web = website.starts_with("https://") || website.starts_with("http://");
-                    if !web || website.len() > 500 {
+                    if !web || website.chars().count() > 500 {
                         v.problem(
                             "website",
                             "must be an http(s) URL of at most 500 characters",
