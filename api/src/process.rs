@@ -292,18 +292,16 @@ pub async fn run_projector(
 ) -> Result<(), projections::Error> {
     let config = projector_config(settings);
     let Part { health, rebuild } = part;
+    let run_args = RunArgs {
+        pool: pool.clone(),
+        config: config.clone(),
+        replay,
+        health: health.clone(),
+        rebuild,
+        shutdown: shutdown.clone(),
+    };
     match consumer {
-        Consumer::Matches => {
-            run(
-                MatchesProjector,
-                pool,
-                config,
-                replay,
-                (health, rebuild),
-                shutdown,
-            )
-            .await
-        }
+        Consumer::Matches => run(MatchesProjector, run_args).await,
         Consumer::Matching => {
             let matching = match matching {
                 Some(matching) => matching,
@@ -311,72 +309,17 @@ pub async fn run_projector(
             };
             let projector =
                 MatchingProjector::new(matching.index, matching.cached, matching_config(settings));
-            run(projector, pool, config, replay, (health, rebuild), shutdown).await
+            run(projector, run_args).await
         }
-        Consumer::Ledger => {
-            run(
-                LedgerProjector,
-                pool,
-                config,
-                replay,
-                (health, rebuild),
-                shutdown,
-            )
-            .await
-        }
-        Consumer::Profiles => {
-            run(
-                ProfilesProjector,
-                pool,
-                config,
-                replay,
-                (health, rebuild),
-                shutdown,
-            )
-            .await
-        }
-        Consumer::Jobs => {
-            run(
-                JobsProjector,
-                pool,
-                config,
-                replay,
-                (health, rebuild),
-                shutdown,
-            )
-            .await
-        }
-        Consumer::Applications => {
-            let hooks = (health, rebuild);
-            run(ApplicationsProjector, pool, config, replay, hooks, shutdown).await
-        }
-        Consumer::Documents => {
-            run(
-                DocumentsProjector,
-                pool,
-                config,
-                replay,
-                (health, rebuild),
-                shutdown,
-            )
-            .await
-        }
-        Consumer::Conversations => {
-            let hooks = (health, rebuild);
-            run(
-                ConversationsProjector,
-                pool,
-                config,
-                replay,
-                hooks,
-                shutdown,
-            )
-            .await
-        }
+        Consumer::Ledger => run(LedgerProjector, run_args).await,
+        Consumer::Profiles => run(ProfilesProjector, run_args).await,
+        Consumer::Jobs => run(JobsProjector, run_args).await,
+        Consumer::Applications => run(ApplicationsProjector, run_args).await,
+        Consumer::Documents => run(DocumentsProjector, run_args).await,
+        Consumer::Conversations => run(ConversationsProjector, run_args).await,
         Consumer::Notifications => {
-            let hooks = (health, rebuild);
             let projector = NotificationsProjector::default();
-            run(projector, pool, config, replay, hooks, shutdown).await
+            run(projector, run_args).await
         }
         Consumer::DocumentWorker | Consumer::DocumentRefunds if replay.is_some() => {
             Err(projections::Error::UnknownProjection(format!(
@@ -443,14 +386,25 @@ pub fn retry_policy(settings: &Settings) -> RetryPolicy {
     }
 }
 
-async fn run<P: Projection>(
-    projection: P,
+/// What running one projection takes, beside the projection.
+struct RunArgs {
     pool: PgPool,
     config: ProjectorConfig,
     replay: Option<Replay>,
-    (health, rebuild): (PartHealth, Option<RebuildHandle>),
+    health: PartHealth,
+    rebuild: Option<RebuildHandle>,
     shutdown: CancellationToken,
-) -> Result<(), projections::Error> {
+}
+
+async fn run<P: Projection>(projection: P, args: RunArgs) -> Result<(), projections::Error> {
+    let RunArgs {
+        pool,
+        config,
+        replay,
+        health,
+        rebuild,
+        shutdown,
+    } = args;
     let mut projector = Projector::new(projection, pool, config).with_health(health);
     if let Some(handle) = rebuild {
         projector = projector.with_rebuilds(handle);

@@ -279,23 +279,20 @@ impl Pairing {
                 job_id,
                 employer_id,
                 decision,
-            } => {
-                self.candidate = Some(decision);
-                self.parties.get_or_insert(Parties {
-                    pairing_id,
-                    candidate_id,
-                    job_id,
-                    employer_id,
-                });
             }
-            PairingEvent::EmployerSwiped {
+            | PairingEvent::EmployerSwiped {
                 pairing_id,
                 candidate_id,
                 job_id,
                 employer_id,
                 decision,
             } => {
-                self.employer = Some(decision);
+                let side = if matches!(event, PairingEvent::CandidateSwiped { .. }) {
+                    &mut self.candidate
+                } else {
+                    &mut self.employer
+                };
+                *side = Some(decision);
                 self.parties.get_or_insert(Parties {
                     pairing_id,
                     candidate_id,
