@@ -46,6 +46,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::documents::router())
         .merge(routes::audit::router())
         .merge(routes::console::router())
+        .merge(routes::docs::router())
         .merge(routes::operations::router())
         .merge(routes::conversations::router())
         .merge(routes::notifications::router());

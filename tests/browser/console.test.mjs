@@ -249,3 +249,21 @@ test("an admin exports a candidate and erases it after typing its id", async () 
   await shoot(page, "people-erased");
   await page.close();
 });
+
+test("the API reference renders from the binary", async () => {
+  const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+  // Redoc asks for its logo from its CDN; the page's policy blocks it, so no answer from
+  // anywhere but this server ever arrives.
+  const elsewhere = [];
+  page.on("response", (response) => {
+    const url = response.url();
+    // The search worker Redoc makes from a blob of this page is this server's too.
+    if (!url.startsWith(BASE) && !url.startsWith(`blob:${BASE}`)) elsewhere.push(url);
+  });
+  await page.goto(`${BASE}/docs`);
+  await page.getByText("Hirestream API").first().waitFor();
+  await page.getByText("Notifications", { exact: true }).first().waitFor();
+  assert.deepEqual(elsewhere, [], "nothing is fetched from elsewhere");
+  await page.screenshot({ path: `${SCREENSHOTS}/docs.png` });
+  await page.close();
+});

@@ -86,6 +86,9 @@ impl std::fmt::Display for NotificationReport {
     }
 }
 
+/// Matches made before the timed ones.
+const WARM_UP: usize = 5;
+
 /// When each candidate's notification arrived.
 type Arrivals = Arc<Mutex<HashMap<Uuid, (Instant, DateTime<Utc>)>>>;
 
@@ -173,6 +176,9 @@ async fn run(
     let bytes_per_connection =
         after.saturating_sub(before) as f64 / bench.connections.max(1) as f64;
 
+    // The first matches, untimed: the figures leave out the consumers' start.
+    let (warm_up, candidates) = candidates.split_at(WARM_UP.min(candidates.len()));
+    time_matches(&api, &pool, &job, &employer_token, warm_up, &arrivals).await?;
     let timed = &candidates[..bench.matches.min(candidates.len())];
     let (idle, swipe_answer) =
         time_matches(&api, &pool, &job, &employer_token, timed, &arrivals).await?;

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod candidates;
 pub mod console;
 pub mod conversations;
+pub mod docs;
 pub mod documents;
 pub mod employers;
 pub mod feeds;

@@ -100,6 +100,48 @@ mod tests {
         assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 
+    /// A generated client names its calls after `operationId`s and groups them by tag.
+    #[test]
+    fn every_operation_has_a_unique_id_and_a_described_tag() {
+        let document: serde_json::Value = serde_json::from_str(DOCUMENT).expect("valid JSON");
+        let tags: Vec<&str> = document["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .filter(|t| t["description"].is_string())
+            .filter_map(|t| t["name"].as_str())
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        let mut failures = Vec::new();
+        for (path, operations) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in operations.as_object().expect("operations") {
+                match operation["operationId"].as_str() {
+                    Some(id) if ids.insert(id.to_owned()) => {}
+                    other => failures.push(format!("{method} {path}: operationId {other:?}")),
+                }
+                let tagged = operation["tags"]
+                    .as_array()
+                    .is_some_and(|t| t.len() == 1 && tags.contains(&t[0].as_str().unwrap_or("")));
+                if !tagged {
+                    failures.push(format!("{method} {path}: tags {}", operation["tags"]));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[tokio::test]
+    async fn the_reference_is_served_from_the_binary() {
+        for uri in ["/docs", "/docs/redoc.standalone.js"] {
+            let request = Request::builder()
+                .uri(uri)
+                .body(Body::empty())
+                .expect("request");
+            let response = app().oneshot(request).await.expect("response");
+            assert_eq!(response.status(), StatusCode::OK, "{uri}");
+        }
+    }
+
     #[tokio::test]
     async fn an_undocumented_route_is_a_404_with_the_error_shape() {
         let request = Request::builder()
