@@ -64,6 +64,8 @@ impl Progress {
         listener
             .listen_all([APPLIED_CHANNEL, crate::notifications::NOTIFIED_CHANNEL])
             .await?;
+        // Whatever committed while no listener heard it: every waiter looks again.
+        self.wake_all();
         loop {
             let notification = listener.recv().await?;
             let key = if notification.channel() == APPLIED_CHANNEL {
@@ -72,6 +74,16 @@ impl Progress {
                 recipient_key(notification.payload())
             };
             self.signal(&key).send_replace(());
+        }
+    }
+
+    fn wake_all(&self) {
+        let signals = self
+            .signals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for signal in signals.values() {
+            signal.send_replace(());
         }
     }
 

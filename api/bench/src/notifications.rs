@@ -96,6 +96,14 @@ pub async fn notifications(
     settings: &Settings,
     bench: NotificationBench,
 ) -> Result<NotificationReport, BenchError> {
+    let needed = 2 * bench.matches + WARM_UP;
+    if bench.connections < needed {
+        return Err(format!(
+            "{} matches idle and as many under load take at least {needed} connections",
+            bench.matches
+        )
+        .into());
+    }
     let scratch = Scratch::create(settings, "notify").await?;
     let result = run(&scratch, &bench).await;
     scratch.drop_database().await?;

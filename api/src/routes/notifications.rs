@@ -31,8 +31,10 @@ pub fn router() -> Router<AppState> {
 
 /// Heartbeats keep idle connections open through proxies.
 const HEARTBEAT: Duration = Duration::from_secs(15);
-/// Longest a stream waits for a signal before it looks again (a listener reconnecting).
-const FALLBACK_POLL: Duration = Duration::from_secs(1);
+/// Longest a stream waits for a signal before it looks again. The listener wakes every stream
+/// when it reconnects, so this only bounds what a lost notification could delay; it is long
+/// because every held stream polls at this rate.
+const FALLBACK_POLL: Duration = Duration::from_secs(15);
 /// Notifications read per query of a stream.
 const STREAM_BATCH: i64 = 100;
 
