@@ -2,8 +2,6 @@
 //! into the binary (nothing is fetched from elsewhere). The page asks for a bearer token and
 //! sends it with every call, so the assets themselves are public.
 
-use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
@@ -20,27 +18,18 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/console", get(|| asset("text/html; charset=utf-8", INDEX)))
+        .route(
+            "/console",
+            get(|| async { super::asset(POLICY, "text/html; charset=utf-8", INDEX) }),
+        )
         .route(
             "/console/app.js",
-            get(|| asset("text/javascript; charset=utf-8", SCRIPT)),
+            get(|| async { super::asset(POLICY, "text/javascript; charset=utf-8", SCRIPT) }),
         )
         .route(
             "/console/style.css",
-            get(|| asset("text/css; charset=utf-8", STYLE)),
+            get(|| async { super::asset(POLICY, "text/css; charset=utf-8", STYLE) }),
         )
-}
-
-async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_SECURITY_POLICY, POLICY),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        body,
-    )
 }
 
 #[cfg(test)]

@@ -10,8 +10,7 @@ use projections::conversations::{self, ConversationView, ConversationsProjector,
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::page_limit;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::ApiError;
 use crate::extract::{Caller, Json, Path, Query};
 use crate::position::{reflect, Written};
 use crate::read_policy::{self, Parties, Read};
@@ -59,14 +58,7 @@ async fn list(
     Query(query): Query<MessagesQuery>,
 ) -> Result<axum::Json<MessagePage>, ApiError> {
     read_policy::may_ask(caller.actor, Read::Conversation)?;
-    let limit = page_limit(query.limit, 50, 200)?;
-    let cursor = query.cursor.unwrap_or(0);
-    if cursor < 0 {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "cursor must not be negative",
-        ));
-    }
+    let (cursor, limit) = super::page(query.cursor, query.limit, 50, 200)?;
     let parties = parties(&state, pairing_id).await?;
     read_policy::may_read(caller.actor, Read::Conversation, parties)?;
     reflect::<ConversationsProjector>(&state, query.after.as_deref()).await?;

@@ -1,8 +1,6 @@
 //! The API reference at `/docs`: Redoc (MIT, vendored in `api/docs/`) rendering
 //! `/openapi.json`, served from the binary; nothing is fetched from elsewhere.
 
-use axum::http::header;
-use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
@@ -18,20 +16,12 @@ const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'u
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/docs", get(|| asset("text/html; charset=utf-8", PAGE)))
+        .route(
+            "/docs",
+            get(|| async { super::asset(POLICY, "text/html; charset=utf-8", PAGE) }),
+        )
         .route(
             "/docs/redoc.standalone.js",
-            get(|| asset("text/javascript; charset=utf-8", REDOC)),
+            get(|| async { super::asset(POLICY, "text/javascript; charset=utf-8", REDOC) }),
         )
-}
-
-async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_SECURITY_POLICY, POLICY),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-        body,
-    )
 }

@@ -33,6 +33,25 @@ pub(crate) struct AfterQuery {
     pub(crate) after: Option<String>,
 }
 
+/// A file compiled into the binary, answered with its type and the page's
+/// Content-Security-Policy.
+pub(crate) fn asset(
+    policy: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+) -> impl axum::response::IntoResponse {
+    use axum::http::header;
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, policy),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+}
+
 /// A page size within 1..=max, `default` when absent.
 pub(crate) fn page_limit(limit: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     match limit {

@@ -17,7 +17,6 @@ use futures::{Stream, StreamExt};
 use projections::notifications::{self, NotificationView, Recipient};
 use serde::{Deserialize, Serialize};
 
-use super::page_limit;
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::{Caller, Json, Query};
 use crate::state::AppState;
@@ -72,14 +71,7 @@ async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<NotificationPage>, ApiError> {
     let to = recipient(caller.actor)?;
-    let limit = page_limit(query.limit, 50, 500)?;
-    let cursor = query.cursor.unwrap_or(0);
-    if cursor < 0 {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "cursor must not be negative",
-        ));
-    }
+    let (cursor, limit) = super::page(query.cursor, query.limit, 50, 500)?;
     let found = notifications::after(
         &state.pool,
         to,
