@@ -96,6 +96,13 @@ impl PersistedEventRepository for SealedRepository {
         events: &[SerializedEvent],
         snapshot_update: Option<(String, Value, usize)>,
     ) -> Result<(), PersistenceError> {
+        let personal = |e: &SerializedEvent| {
+            domain::personal::personal_fields(&e.aggregate_type, &e.event_type).is_some()
+        };
+        // Most appends (charges, swipes, jobs) hold nothing personal: written as they are.
+        if !events.iter().any(personal) {
+            return self.inner.persist::<A>(events, snapshot_update).await;
+        }
         let mut sealed = events.to_vec();
         for event in &mut sealed {
             self.keyring
