@@ -34,6 +34,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
     let mut routes = Router::new()
         .merge(routes::health::router())
         .merge(routes::openapi::router())
+        .merge(routes::auth::router())
         .merge(routes::candidates::router())
         .merge(routes::employers::router())
         .merge(routes::jobs::router())

@@ -72,6 +72,19 @@ error_codes! {
     // Who asks.
     Unauthorized => "unauthorized",
     Forbidden => "forbidden",
+    // Signing in.
+    /// The email or the password is wrong (which one is not said).
+    InvalidCredentials => "invalid_credentials",
+    /// Too many failed sign-ins: password sign-in is refused until `details.locked_until`.
+    AccountLocked => "account_locked",
+    /// An account with this email exists.
+    EmailTaken => "email_taken",
+    /// A refresh token that is unknown, revoked or expired.
+    InvalidRefreshToken => "invalid_refresh_token",
+    /// A refresh token presented a second time: its whole sign-in is revoked.
+    RefreshTokenReused => "refresh_token_reused",
+    /// An emailed link's token that is unknown, used or expired.
+    InvalidLink => "invalid_link",
     // The domain.
     /// Fields the domain refuses, one entry per problem in `details.fields`.
     InvalidFields => "invalid_fields",
@@ -125,6 +138,8 @@ pub struct ApiError {
     code: ErrorCode,
     message: String,
     details: Value,
+    /// Seconds after which the same request may succeed, sent as `Retry-After`.
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -134,7 +149,13 @@ impl ApiError {
             code,
             message: message.into(),
             details: Value::Null,
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, secs: i64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -203,6 +224,12 @@ impl IntoResponse for ApiError {
             }
         });
         let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(secs),
+            );
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -295,6 +322,10 @@ impl From<DomainError> for ApiError {
             DomainError::DocumentFinished { .. } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::DocumentFinished, message)
             }
+            DomainError::AccountAlreadyOpened { .. } => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyRegistered, message)
+            }
+            DomainError::AccountNotFound { .. } => ApiError::not_found(message),
             DomainError::AlreadySwiped { pairing_id, side } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadySwiped, message)
                     .with_details(json!({ "pairing_id": pairing_id, "side": side }))
@@ -355,11 +386,42 @@ impl From<projections::matching::feeds::SearchError> for ApiError {
 
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> Self {
-        ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            ErrorCode::Unauthorized,
-            error.to_string(),
-        )
+        match error {
+            TokenError::IssuerUnreachable => ApiError::unavailable(&error),
+            _ => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthorized,
+                error.to_string(),
+            ),
+        }
+    }
+}
+
+impl From<commands::accounts::AuthError> for ApiError {
+    fn from(error: commands::accounts::AuthError) -> Self {
+        use commands::accounts::AuthError;
+        let message = error.to_string();
+        let unauthorized = |code| ApiError::new(StatusCode::UNAUTHORIZED, code, message.clone());
+        match error {
+            AuthError::InvalidCredentials => unauthorized(ErrorCode::InvalidCredentials),
+            AuthError::InvalidRefreshToken => unauthorized(ErrorCode::InvalidRefreshToken),
+            AuthError::RefreshTokenReused => unauthorized(ErrorCode::RefreshTokenReused),
+            AuthError::Locked { until } => {
+                let wait = (until - chrono::Utc::now()).num_seconds().max(1);
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    ErrorCode::AccountLocked,
+                    message,
+                )
+                .with_details(json!({ "locked_until": until }))
+                .with_retry_after(wait)
+            }
+            AuthError::EmailTaken => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::EmailTaken, message)
+            }
+            AuthError::InvalidLink => ApiError::bad_request(ErrorCode::InvalidLink, message),
+            AuthError::Command(error) => error.into(),
+        }
     }
 }
 

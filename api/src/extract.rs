@@ -207,21 +207,56 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?;
+        Caller::authenticate(state, token, &parts.headers).await
+    }
+}
+
+impl Caller {
+    /// The caller `token` names, with the request's ids from `headers`.
+    pub(crate) async fn authenticate(
+        state: &AppState,
+        token: &str,
+        headers: &HeaderMap,
+    ) -> Result<Self, ApiError> {
+        let request = RequestIds::from_headers(headers)?;
         let now = chrono::Utc::now().timestamp();
-        let actor = state.keys.verify(token, now)?;
+        let actor = state
+            .auth
+            .actor(token, now, &state.commands, &request.0)
+            .await?;
         if actor.role == domain::Role::System {
             return Err(ApiError::forbidden(
                 "the system role belongs to the platform's own processes, not to callers",
             ));
         }
-        let request_id = header_text(&parts.headers, REQUEST_ID)?
-            .unwrap_or_default()
-            .to_owned();
-        let correlation_id = header_text(&parts.headers, CORRELATION_ID)?.map(str::to_owned);
         Ok(Caller {
             actor,
-            context: CommandContext::for_request(actor, request_id, correlation_id),
+            context: request.0.acting(actor),
         })
+    }
+}
+
+/// The request's ids (`x-request-id`, `x-correlation-id`), for a request nobody is signed
+/// in to yet.
+#[derive(Debug, Clone)]
+pub struct RequestIds(pub commands::RequestIds);
+
+impl RequestIds {
+    fn from_headers(headers: &HeaderMap) -> Result<Self, ApiError> {
+        Ok(Self(commands::RequestIds {
+            request_id: header_text(headers, REQUEST_ID)?
+                .unwrap_or_default()
+                .to_owned(),
+            correlation_id: header_text(headers, CORRELATION_ID)?.map(str::to_owned),
+        }))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Self::from_headers(&parts.headers)
     }
 }
 

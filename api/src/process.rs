@@ -17,6 +17,7 @@ use commands::providers::openai::{OpenAiConfig, OpenAiWriter};
 use commands::providers::DocumentWriter;
 use commands::relay::{KafkaConfig, Relay, RelayConfig};
 use commands::CommandService;
+use futures::FutureExt as _;
 use projections::applications::ApplicationsProjector;
 use projections::conversations::ConversationsProjector;
 use projections::documents::DocumentsProjector;
@@ -40,7 +41,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, HttpLimits};
-use crate::auth::TokenKeys;
+use crate::auth::{Authenticator, TokenKeys};
 use crate::consumer::Consumer;
 use crate::rate_limit::RateLimit;
 use crate::routes::payments::WebhookVerifier;
@@ -130,11 +131,23 @@ pub fn master_keys(settings: &Settings) -> MasterKeys {
 
 /// The command service with the configured master keys.
 pub fn command_service(settings: &Settings, pool: PgPool) -> Arc<CommandService> {
-    Arc::new(CommandService::new(
-        pool,
-        commands::service::DEFAULT_MAX_ATTEMPTS,
-        master_keys(settings),
-    ))
+    Arc::new(
+        CommandService::new(
+            pool,
+            commands::service::DEFAULT_MAX_ATTEMPTS,
+            master_keys(settings),
+        )
+        .with_account_policy(settings.auth.account_policy()),
+    )
+}
+
+/// The verifier of every kind of token the settings accept.
+pub fn authenticator(settings: &Settings) -> Authenticator {
+    Authenticator {
+        local: TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes()),
+        issuers: settings.auth.issuers(),
+        access_ttl_secs: settings.auth.access_token_ttl_secs,
+    }
 }
 
 pub async fn connect(settings: &Settings) -> Result<PgPool, commands::Error> {
@@ -164,7 +177,7 @@ pub fn app_state(
         commands: command_service(settings, pool.clone()),
         progress: Progress::listen(pool.clone()),
         pool,
-        keys: Arc::new(TokenKeys::new(settings.auth.jwt_secret.expose().as_bytes())),
+        auth: Arc::new(authenticator(settings)),
         consistency_wait: settings.consistency_wait(),
         imports: Arc::new(settings.imports.fetch_policy()),
         audit_key: settings.audit.signer().ok().map(|s| s.public_key()),
@@ -209,9 +222,12 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "API listening");
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
 }
 
 /// What matching needs, opened once per process and shared by the matching projector and
@@ -630,6 +646,10 @@ pub async fn start(
             notary.run(notary_shutdown).await;
             Ok(())
         });
+        // The outbox of emails is sent beside the outbox of events.
+        let mailer =
+            commands::accounts::mail::Mailer::Directory(settings.mail.directory.clone().into());
+        tasks.spawn(commands::accounts::mail::run(pool.clone(), mailer, shutdown.clone()).map(Ok));
     }
     for consumer in parts.projectors {
         let (settings, pool, shutdown) = (settings.clone(), pool.clone(), shutdown.clone());

@@ -1,6 +1,7 @@
 //! Per-caller rate limits: a token bucket per bearer token, refilled at a steady rate with
-//! room for a burst. A caller beyond it gets `429 rate_limited` with `Retry-After`; calls
-//! without a token are refused by authentication before they cost anything.
+//! room for a burst. A caller beyond it gets `429 rate_limited` with `Retry-After`. Calls
+//! without a token are refused by authentication before they cost anything, except the
+//! sign-in calls, which are limited per client address.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -59,13 +60,24 @@ impl RateLimiter {
     }
 }
 
-/// The middleware: callers are told apart by their bearer token.
+/// The middleware: callers are told apart by their bearer token; before they have one (the
+/// sign-in calls under `/auth/`, each an expensive password check), by their address.
 pub async fn limit(State(limiter): State<RateLimiter>, request: Request, next: Next) -> Response {
+    let peer = || {
+        let signing_in = request.uri().path().starts_with("/auth/");
+        let peer = request
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip());
+        peer.filter(|_| signing_in)
+            .map(|ip| format!("address {ip}"))
+    };
     let caller = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .map(str::to_owned)
+        .or_else(peer);
     if let Some(caller) = caller {
         if let Err(wait) = limiter.take(&caller, Instant::now()) {
             let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;

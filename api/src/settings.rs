@@ -24,6 +24,7 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     pub http: HttpSettings,
     pub auth: AuthSettings,
+    pub mail: MailSettings,
     pub relay: RelaySettings,
     pub projector: ProjectorSettings,
     pub payments: PaymentSettings,
@@ -99,6 +100,52 @@ pub struct AuthSettings {
     pub jwt_secret: Secret,
     /// Lifetime of tokens minted by `hirestream token`.
     pub token_ttl_secs: u64,
+    /// Lifetime of the access tokens a sign-in gives.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token; each use gives a new one.
+    pub refresh_token_ttl_secs: u64,
+    /// Failed password sign-ins in a row that lock an account...
+    pub lockout_after: u32,
+    /// ...for this long.
+    pub lockout_secs: u64,
+    /// Where the links in emails point (the frontend's `/verify-email` and
+    /// `/reset-password` pages, which get the token as `?token=`).
+    pub link_base: String,
+    /// OpenID Connect providers whose tokens are accepted, each an `[[auth.oidc_issuers]]`
+    /// table of the settings file (`issuer`, `audience`, `role`, optional `jwks_url`).
+    pub oidc_issuers: Vec<crate::auth::oidc::IssuerSettings>,
+    /// How long a provider's keys are kept before they are fetched again.
+    pub jwks_ttl_secs: u64,
+    /// A token naming a key we lack fetches the provider's keys again, at most this often.
+    pub jwks_min_refresh_secs: u64,
+}
+
+impl AuthSettings {
+    pub fn account_policy(&self) -> commands::accounts::AccountPolicy {
+        commands::accounts::AccountPolicy {
+            refresh_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
+            lockout_after: self.lockout_after.max(1),
+            lockout_for: Duration::from_secs(self.lockout_secs),
+            link_base: self.link_base.clone(),
+            ..commands::accounts::AccountPolicy::default()
+        }
+    }
+
+    pub fn issuers(&self) -> crate::auth::Issuers {
+        crate::auth::Issuers::new(
+            &self.oidc_issuers,
+            Duration::from_secs(self.jwks_ttl_secs),
+            Duration::from_secs(self.jwks_min_refresh_secs),
+        )
+    }
+}
+
+/// Outgoing email.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// The directory each message is written to as an `.eml` file.
+    pub directory: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -311,6 +358,17 @@ impl Default for Settings {
             auth: AuthSettings {
                 jwt_secret: Secret::new(DEVELOPMENT_JWT_SECRET),
                 token_ttl_secs: 24 * 3600,
+                access_token_ttl_secs: 15 * 60,
+                refresh_token_ttl_secs: 30 * 24 * 3600,
+                lockout_after: 5,
+                lockout_secs: 15 * 60,
+                link_base: "http://127.0.0.1:8080".into(),
+                oidc_issuers: Vec::new(),
+                jwks_ttl_secs: 3600,
+                jwks_min_refresh_secs: 30,
+            },
+            mail: MailSettings {
+                directory: ".data/mail".into(),
             },
             relay: RelaySettings {
                 name: "kafka".into(),

@@ -7,7 +7,7 @@ use projections::matching::feeds::JobSearch;
 use projections::progress::Progress;
 use sqlx::PgPool;
 
-use crate::auth::TokenKeys;
+use crate::auth::Authenticator;
 use crate::routes::payments::WebhookVerifier;
 
 /// What every handler can reach.
@@ -15,7 +15,8 @@ use crate::routes::payments::WebhookVerifier;
 pub struct AppState {
     pub commands: Arc<CommandService>,
     pub pool: PgPool,
-    pub keys: Arc<TokenKeys>,
+    /// Verifies bearer tokens; signs the ones a sign-in gives.
+    pub auth: Arc<Authenticator>,
     /// Longest a query waits for a projection to reflect a given write.
     pub consistency_wait: Duration,
     /// Wakes those waits when a projector commits.

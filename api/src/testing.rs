@@ -38,7 +38,11 @@ pub fn app_with(rate_limit: Option<crate::rate_limit::RateLimit>) -> axum::Route
             commands::privacy::MasterKeys::development(),
         )),
         pool,
-        keys: Arc::new(TokenKeys::new(SECRET)),
+        auth: Arc::new(crate::auth::Authenticator {
+            local: TokenKeys::new(SECRET),
+            issuers: crate::auth::Issuers::none(),
+            access_ttl_secs: 600,
+        }),
         consistency_wait: Duration::from_millis(10),
         progress: Default::default(),
         health: Default::default(),

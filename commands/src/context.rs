@@ -18,6 +18,21 @@ pub struct CommandContext {
     pub causation_id: String,
 }
 
+/// The request a command arrives with, before anyone is known to be acting: a sign-in step
+/// learns its actor (the account) on the way.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestIds {
+    pub request_id: String,
+    pub correlation_id: Option<String>,
+}
+
+impl RequestIds {
+    /// The context of a command `actor` issues within this request.
+    pub fn acting(&self, actor: Actor) -> CommandContext {
+        CommandContext::for_request(actor, self.request_id.clone(), self.correlation_id.clone())
+    }
+}
+
 impl CommandContext {
     /// The context of a command a caller sent directly: the request is the cause, and it
     /// starts a new correlation unless the caller continues one.

@@ -5,6 +5,7 @@
 //! transaction. [`relay`] then publishes every committed event to Kafka in commit order.
 //! Read models are never built here: they are the `projections` crate's, from Kafka.
 
+pub mod accounts;
 pub mod audit;
 pub mod context;
 pub mod db;
@@ -20,7 +21,7 @@ pub mod service;
 pub mod store;
 pub mod wake;
 
-pub use context::CommandContext;
+pub use context::{CommandContext, RequestIds};
 
 /// Lowercase hexadecimal, as hashes and signatures are written.
 pub fn hex(bytes: &[u8]) -> String {

@@ -44,6 +44,7 @@ pub struct CommandService {
     wallets: Store<Wallet>,
     applications: Store<Application>,
     keyring: Keyring,
+    accounts: crate::accounts::Accounts,
 }
 
 impl CommandService {
@@ -57,7 +58,7 @@ impl CommandService {
     pub fn with_keyring(pool: PgPool, max_attempts: u32, keyring: Keyring) -> Self {
         let bell = AppendBell::new(pool.clone());
         Self {
-            pool,
+            pool: pool.clone(),
             applications: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
             documents: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
             candidates: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
@@ -66,8 +67,25 @@ impl CommandService {
             pairings: Store::new(keyring.clone(), max_attempts).with_bell(bell.clone()),
             wallets: Store::with_snapshots(keyring.clone(), max_attempts, WALLET_SNAPSHOT_EVERY)
                 .with_bell(bell.clone()),
+            accounts: crate::accounts::Accounts::new(
+                pool,
+                keyring.clone(),
+                max_attempts,
+                bell.clone(),
+            ),
             keyring,
         }
+    }
+
+    /// Sign-in: accounts, their passwords and sessions.
+    pub fn accounts(&self) -> &crate::accounts::Accounts {
+        &self.accounts
+    }
+
+    /// Replaces the lifetimes and limits of sign-ins.
+    pub fn with_account_policy(mut self, policy: crate::accounts::AccountPolicy) -> Self {
+        self.accounts.set_policy(policy);
+        self
     }
 
     /// The subject keys this service seals with.

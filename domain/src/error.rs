@@ -87,6 +87,10 @@ pub enum DomainError {
     NotMatched,
     #[error("the match was ended: its conversation is closed")]
     Unmatched,
+    #[error("account {account_id} is already open")]
+    AccountAlreadyOpened { account_id: Uuid },
+    #[error("account {account_id} does not exist")]
+    AccountNotFound { account_id: Uuid },
     #[error("the {side} has already swiped on pairing {pairing_id}")]
     AlreadySwiped {
         pairing_id: Uuid,

@@ -1,4 +1,4 @@
-//! Hirestream's domain: the aggregates (candidate, employer, job, pairing, wallet, application, document), their commands
+//! Hirestream's domain: the aggregates (account, candidate, employer, job, pairing, wallet, application, document), their commands
 //! and events, and the rules that decide which events a command produces.
 //!
 //! This crate is pure logic. It may depend on serde, thiserror, uuid, chrono and the cqrs-es
@@ -47,6 +47,7 @@ pub trait Command {
     fn name(&self) -> &'static str;
 }
 
+pub mod account;
 pub mod actor;
 pub mod application;
 pub mod candidate;
@@ -76,6 +77,7 @@ pub const AGGREGATE_TYPES: &[&str] = &[
     <wallet::Wallet as cqrs_es::Aggregate>::TYPE,
     <application::Application as cqrs_es::Aggregate>::TYPE,
     <document::Document as cqrs_es::Aggregate>::TYPE,
+    <account::Account as cqrs_es::Aggregate>::TYPE,
 ];
 
 /// The version every event type starts at; bump it only together with an upcaster.

@@ -67,6 +67,14 @@ const MESSAGE_POSTED: PersonalFields = PersonalFields {
     fields: &[("text", Erased::Text)],
 };
 
+const ACCOUNT_OPENED: PersonalFields = PersonalFields {
+    subject: "account_id",
+    fields: &[
+        ("email", Erased::Absent),
+        ("sign_in/identity/subject", Erased::Absent),
+    ],
+};
+
 /// The personal fields of an event of `event_type` on an aggregate of `aggregate_type`;
 /// `None` when the event holds none.
 pub fn personal_fields(aggregate_type: &str, event_type: &str) -> Option<PersonalFields> {
@@ -77,6 +85,8 @@ pub fn personal_fields(aggregate_type: &str, event_type: &str) -> Option<Persona
         ("document", "DocumentGenerated") => Some(DOCUMENT_GENERATED),
         // Both parties' words: the candidate's key erases the conversation with them.
         ("pairing", "MessagePosted") => Some(MESSAGE_POSTED),
+        // An account's id is its candidate's (or employer's): one key erases both.
+        ("account", "AccountOpened") => Some(ACCOUNT_OPENED),
         _ => None,
     }
 }

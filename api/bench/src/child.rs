@@ -40,6 +40,7 @@ impl UpProcess {
             )
             .env("HIRESTREAM_HTTP__ADDR", format!("127.0.0.1:{port}"))
             .env("HIRESTREAM_MATCHING__DATA_DIR", &settings.matching.data_dir)
+            .env("HIRESTREAM_MAIL__DIRECTORY", &settings.mail.directory)
             .env(
                 "HIRESTREAM_AUTH__JWT_SECRET",
                 settings.auth.jwt_secret.expose(),

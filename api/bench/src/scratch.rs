@@ -1,5 +1,6 @@
 //! The world a benchmark or an end-to-end test works in: a migrated database of its own, a
-//! topic prefix (so consumer groups) of its own and a vector-index directory of its own.
+//! topic prefix (so consumer groups) of its own and a directory of its own (the vector index,
+//! the mail).
 
 use api::settings::{Secret, Settings};
 use commands::db::ScratchDatabase;
@@ -23,10 +24,11 @@ impl Scratch {
             .join(format!("hirestream-{what}-{id}"))
             .display()
             .to_string();
+        settings.mail.directory = format!("{}/mail", settings.matching.data_dir);
         Ok(Self { settings, database })
     }
 
-    /// Drops the database and removes the vector-index directory.
+    /// Drops the database and removes the directory.
     pub async fn drop_database(self) -> Result<(), commands::Error> {
         std::fs::remove_dir_all(&self.settings.matching.data_dir).ok();
         self.database.drop_database().await

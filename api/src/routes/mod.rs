@@ -2,6 +2,7 @@
 
 pub mod applications;
 pub mod audit;
+pub mod auth;
 pub mod candidates;
 pub mod console;
 pub mod conversations;

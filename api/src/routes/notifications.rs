@@ -133,7 +133,7 @@ async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let actor = match (caller, &query.access_token) {
         (Some(caller), _) => caller.actor,
-        (None, Some(token)) => state.keys.verify(token, chrono::Utc::now().timestamp())?,
+        (None, Some(token)) => Caller::authenticate(&state, token, &headers).await?.actor,
         (None, None) => {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,

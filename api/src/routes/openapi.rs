@@ -69,6 +69,90 @@ mod tests {
         }
     }
 
+    /// Pages for people rather than for clients of the API.
+    const UNDOCUMENTED: [&str; 5] = [
+        "/console",
+        "/console/app.js",
+        "/console/style.css",
+        "/docs",
+        "/docs/redoc.standalone.js",
+    ];
+
+    /// The path of every route the route modules declare. A path that is not a literal
+    /// fails the test, so a route cannot slip past it.
+    fn routed_paths() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/routes");
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("the route modules") {
+            let file = entry.expect("entry").path();
+            let source = std::fs::read_to_string(&file).expect("source");
+            // The routes, not the tests below them.
+            let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+            for (_, rest) in source
+                .match_indices(".route(")
+                .map(|(i, _)| source.split_at(i + 7))
+            {
+                let literal = rest
+                    .trim_start()
+                    .strip_prefix('"')
+                    .and_then(|rest| rest.split_once('"'))
+                    .map(|(path, _)| path.to_owned());
+                match literal {
+                    Some(path) => paths.push(path),
+                    None => panic!("{}: a route whose path is not a literal", file.display()),
+                }
+            }
+        }
+        paths
+    }
+
+    /// The other direction: every method any route answers is documented for its path.
+    #[tokio::test]
+    async fn every_served_operation_is_documented() {
+        let document: serde_json::Value = serde_json::from_str(DOCUMENT).expect("valid JSON");
+        let routed = routed_paths();
+        assert!(routed.len() >= 60, "{} routes found", routed.len());
+        let mut failures = Vec::new();
+        for path in routed
+            .iter()
+            .filter(|p| !UNDOCUMENTED.contains(&p.as_str()))
+        {
+            let concrete: String = path
+                .split('/')
+                .map(|segment| {
+                    if segment.starts_with('{') {
+                        "1"
+                    } else {
+                        segment
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/");
+            for method in [
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ] {
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(&concrete)
+                    .body(Body::empty())
+                    .expect("request");
+                let response = app().oneshot(request).await.expect("response");
+                let served = response.status() != StatusCode::METHOD_NOT_ALLOWED;
+                let documented = document["paths"][path.as_str()]
+                    .get(method.as_str().to_lowercase())
+                    .is_some();
+                if served && !documented {
+                    failures.push(format!("{method} {path} is served but not documented"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
     #[test]
     fn every_signed_in_operation_names_its_roles_and_lists_a_403() {
         let document: serde_json::Value = serde_json::from_str(DOCUMENT).expect("valid JSON");

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use domain::account::Account;
 use domain::application::Application;
 use domain::candidate::Candidate;
 use domain::document::Document;
@@ -130,6 +131,7 @@ pub(crate) fn replayer(aggregate_type: &str) -> Result<Replay, HistoryError> {
         t if t == Wallet::TYPE => replay::<Wallet>,
         t if t == Application::TYPE => replay::<Application>,
         t if t == Document::TYPE => replay::<Document>,
+        t if t == Account::TYPE => replay::<Account>,
         other => return Err(HistoryError::UnknownType(other.to_owned())),
     })
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests against the real PostgreSQL and Kafka broker that `scripts/services`
 //! starts. Each test has its own database and topic prefix, so they run in parallel.
 
+mod accounts;
 mod audit;
 mod authorization;
 mod bad_input;

@@ -1,21 +1,18 @@
-//! Bearer tokens: HS256 JSON Web Tokens whose subject is the caller's id and whose `role`
-//! claim is candidate, employer or admin.
+//! Hirestream's own access tokens: HS256 JSON Web Tokens whose subject is the caller's id
+//! and whose `role` claim is candidate, employer or admin (or auditor).
 //!
-//! Only HS256 is accepted, so the algorithm named in a token's header cannot downgrade the
-//! check (`none`) or confuse keys. The signature is compared in constant time.
+//! Only HS256 is accepted here, so the algorithm named in a token's header cannot downgrade
+//! the check (`none`) or confuse keys (an RS256 public key used as an HMAC secret).
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use domain::{Actor, Role};
-use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 use uuid::Uuid;
 
-type HmacSha256 = Hmac<Sha256>;
+use super::TokenError;
 
 /// Clock skew tolerated on `exp`, in seconds.
-const LEEWAY_SECS: i64 = 30;
+pub const LEEWAY_SECS: i64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
@@ -25,29 +22,12 @@ pub struct Claims {
     pub exp: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum TokenError {
-    #[error("the token is not a well-formed JWT")]
-    Malformed,
-    #[error("only HS256 tokens are accepted")]
-    UnsupportedAlgorithm,
-    #[error("the token's signature is not valid")]
-    BadSignature,
-    #[error("the token has expired")]
-    Expired,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    typ: Option<String>,
-}
-
 /// Signs and verifies tokens with one secret.
 #[derive(Clone)]
 pub struct TokenKeys {
-    mac: HmacSha256,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -58,51 +38,40 @@ impl std::fmt::Debug for TokenKeys {
 
 impl TokenKeys {
     pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // Expiry is checked against the caller's clock below, so that it can be tested.
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["exp", "sub"].map(str::to_owned).into();
         Self {
-            // HMAC accepts keys of any length.
-            mac: HmacSha256::new_from_slice(secret).unwrap_or_else(|_| unreachable!()),
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
         }
     }
 
     /// A token for `actor`, valid for `ttl_secs` from `now` (Unix seconds).
     pub fn mint(&self, actor: Actor, now: i64, ttl_secs: u64) -> String {
-        let header = Header {
-            alg: "HS256".into(),
-            typ: Some("JWT".into()),
-        };
         let claims = Claims {
             sub: actor.subject,
             role: actor.role,
             iat: now,
             exp: now.saturating_add(i64::try_from(ttl_secs).unwrap_or(i64::MAX)),
         };
-        let signing_input = format!("{}.{}", encode_json(&header), encode_json(&claims));
-        let mut mac = self.mac.clone();
-        mac.update(signing_input.as_bytes());
-        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{signing_input}.{signature}")
+        // HS256 over a plain struct cannot fail.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .unwrap_or_default()
     }
 
     /// The actor a token names, if it is well formed, signed with our secret and not expired
     /// at `now` (Unix seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<Actor, TokenError> {
-        let (signing_input, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let (header, claims) = signing_input
-            .split_once('.')
-            .filter(|(_, claims)| !claims.contains('.'))
-            .ok_or(TokenError::Malformed)?;
-        let header: Header = decode_json(header)?;
-        if header.alg != "HS256" {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::HS256 {
             return Err(TokenError::UnsupportedAlgorithm);
         }
-        let signature = URL_SAFE_NO_PAD
-            .decode(signature)
-            .map_err(|_| TokenError::Malformed)?;
-        let mut mac = self.mac.clone();
-        mac.update(signing_input.as_bytes());
-        mac.verify_slice(&signature)
-            .map_err(|_| TokenError::BadSignature)?;
-        let claims: Claims = decode_json(claims)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(TokenError::from)?
+            .claims;
         // A token may carry any `exp`; near i64::MAX the sum must not wrap.
         if claims.exp.saturating_add(LEEWAY_SECS) < now {
             return Err(TokenError::Expired);
@@ -111,20 +80,11 @@ impl TokenKeys {
     }
 }
 
-fn encode_json<T: Serialize>(value: &T) -> String {
-    // Serializing these plain structs cannot fail.
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap_or_default())
-}
-
-fn decode_json<T: for<'de> Deserialize<'de>>(part: &str) -> Result<T, TokenError> {
-    let bytes = URL_SAFE_NO_PAD
-        .decode(part)
-        .map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
     use super::*;
 
     const NOW: i64 = 1_800_000_000;
@@ -135,6 +95,10 @@ mod tests {
 
     fn ada() -> Actor {
         Actor::new(Uuid::from_u128(42), Role::Candidate)
+    }
+
+    fn encode_json<T: Serialize>(value: &T) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).expect("json"))
     }
 
     #[test]
@@ -160,21 +124,18 @@ mod tests {
 
     /// A token signed with our secret (so it gets past the signature) carrying `exp`.
     fn signed_with_exp(exp: i64) -> String {
-        let header = encode_json(&Header {
-            alg: "HS256".into(),
-            typ: Some("JWT".into()),
-        });
-        let claims = encode_json(&Claims {
+        let claims = Claims {
             sub: Uuid::from_u128(42),
             role: Role::Candidate,
             iat: NOW,
             exp,
-        });
-        let signing_input = format!("{header}.{claims}");
-        let mut mac = keys().mac.clone();
-        mac.update(signing_input.as_bytes());
-        let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-        format!("{signing_input}.{signature}")
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(b"test-secret"),
+        )
+        .expect("sign")
     }
 
     #[test]
@@ -183,10 +144,11 @@ mod tests {
             assert_eq!(keys().verify(&signed_with_exp(exp), NOW), Ok(ada()));
             assert_eq!(keys().verify(&signed_with_exp(exp), i64::MAX), Ok(ada()));
         }
-        assert_eq!(
+        // A negative expiry is not a time at all.
+        assert!(matches!(
             keys().verify(&signed_with_exp(i64::MIN), NOW),
-            Err(TokenError::Expired)
-        );
+            Err(TokenError::Expired | TokenError::MissingClaim("exp"))
+        ));
     }
 
     #[test]
@@ -208,10 +170,22 @@ mod tests {
 
     #[test]
     fn an_unsigned_token_is_rejected() {
-        let header = encode_json(&Header {
-            alg: "none".into(),
-            typ: None,
+        let header = encode_json(&serde_json::json!({"alg": "none"}));
+        let claims = encode_json(&Claims {
+            sub: Uuid::from_u128(42),
+            role: Role::Admin,
+            iat: NOW,
+            exp: NOW + 60,
         });
+        assert!(matches!(
+            keys().verify(&format!("{header}.{claims}."), NOW),
+            Err(TokenError::Malformed | TokenError::UnsupportedAlgorithm)
+        ));
+    }
+
+    #[test]
+    fn a_token_of_another_algorithm_is_rejected() {
+        let header = encode_json(&serde_json::json!({"alg": "HS512", "typ": "JWT"}));
         let claims = encode_json(&Claims {
             sub: Uuid::from_u128(42),
             role: Role::Admin,
@@ -219,7 +193,7 @@ mod tests {
             exp: NOW + 60,
         });
         assert_eq!(
-            keys().verify(&format!("{header}.{claims}."), NOW),
+            keys().verify(&format!("{header}.{claims}.c2ln"), NOW),
             Err(TokenError::UnsupportedAlgorithm)
         );
     }

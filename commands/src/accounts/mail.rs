@@ -1,0 +1,176 @@
+//! Outgoing email: an outbox in PostgreSQL, written in the transaction of what it announces,
+//! and a sender that empties it through a [`Mailer`].
+//!
+//! The local mailer writes each message as an `.eml` file (RFC 5322, plain text) into a
+//! directory, where a developer opens it and a test reads it. A message is marked sent only
+//! after the mailer took it, so a crash in between sends it again rather than never.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::Error;
+
+/// How often the sender looks for new mail.
+const POLL: Duration = Duration::from_secs(1);
+/// Messages sent per round.
+const BATCH: i64 = 20;
+/// A message the mailer keeps refusing is given up after this many attempts.
+const MAX_ATTEMPTS: i32 = 10;
+
+/// One message of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Email {
+    pub id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Where mail goes.
+#[derive(Debug, Clone)]
+pub enum Mailer {
+    /// Each message as a file in this directory.
+    Directory(PathBuf),
+}
+
+impl Mailer {
+    async fn send(&self, email: &Email) -> std::io::Result<()> {
+        match self {
+            Mailer::Directory(dir) => {
+                tokio::fs::create_dir_all(dir).await?;
+                let name = format!(
+                    "{}-{}.eml",
+                    email.created_at.format("%Y%m%dT%H%M%S"),
+                    email.id
+                );
+                let partial = dir.join(format!(".{name}.partial"));
+                tokio::fs::write(&partial, rfc5322(email)).await?;
+                // A reader never sees half a message.
+                tokio::fs::rename(&partial, dir.join(name)).await
+            }
+        }
+    }
+}
+
+/// The message as a mail file: headers, a blank line, the body with CRLF line ends.
+fn rfc5322(email: &Email) -> String {
+    let body = email.body.replace("\r\n", "\n").replace('\n', "\r\n");
+    format!(
+        "From: Hirestream <no-reply@hirestream.local>\r\nTo: {}\r\nSubject: {}\r\nDate: {}\r\n\
+         Message-ID: <{}@hirestream.local>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n{body}\r\n",
+        email.recipient,
+        email.subject,
+        email.created_at.to_rfc2822(),
+        email.id,
+    )
+}
+
+/// Queues a message in `tx`: it is sent only if `tx` commits.
+pub async fn enqueue(
+    tx: &mut Transaction<'_, Postgres>,
+    account_id: Uuid,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+) -> Result<Uuid, Error> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO email_outbox (id, account_id, recipient, subject, body) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(recipient)
+    .bind(subject)
+    .bind(body)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Sends what is waiting, oldest first; returns how many were sent. Several senders may run:
+/// each message is claimed by one.
+pub async fn send_pending(pool: &PgPool, mailer: &Mailer) -> Result<usize, Error> {
+    let mut tx = pool.begin().await?;
+    let pending: Vec<Email> = sqlx::query_as(
+        "SELECT id, recipient, subject, body, created_at FROM email_outbox \
+         WHERE sent_at IS NULL AND attempts < $1 ORDER BY created_at LIMIT $2 \
+         FOR UPDATE SKIP LOCKED",
+    )
+    .bind(MAX_ATTEMPTS)
+    .bind(BATCH)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut sent = 0;
+    for email in &pending {
+        match mailer.send(email).await {
+            Ok(()) => {
+                sqlx::query(
+                    "UPDATE email_outbox SET sent_at = now(), attempts = attempts + 1, \
+                     last_error = NULL WHERE id = $1",
+                )
+                .bind(email.id)
+                .execute(&mut *tx)
+                .await?;
+                sent += 1;
+            }
+            Err(error) => {
+                tracing::warn!(email = %email.id, %error, "sending an email failed");
+                sqlx::query(
+                    "UPDATE email_outbox SET attempts = attempts + 1, last_error = $2 \
+                     WHERE id = $1",
+                )
+                .bind(email.id)
+                .bind(error.to_string())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(sent)
+}
+
+/// Sends mail until `shutdown`.
+pub async fn run(pool: PgPool, mailer: Mailer, shutdown: CancellationToken) {
+    tracing::info!(?mailer, "mail sender started");
+    loop {
+        match send_pending(&pool, &mailer).await {
+            Ok(sent) if sent as i64 == BATCH => continue,
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "the mail sender could not read the outbox"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_a_mail_file_with_crlf_line_ends() {
+        let email = Email {
+            id: Uuid::from_u128(1),
+            recipient: "ada@example.com".into(),
+            subject: "Verify your address".into(),
+            body: "line one\nline two".into(),
+            created_at: DateTime::<Utc>::from_timestamp(1_800_000_000, 0).expect("instant"),
+        };
+        let file = rfc5322(&email);
+        assert!(file.starts_with("From: Hirestream <no-reply@hirestream.local>\r\n"));
+        assert!(file.contains("\r\nTo: ada@example.com\r\n"));
+        assert!(file.contains("\r\nSubject: Verify your address\r\n"));
+        assert!(file.ends_with("\r\n\r\nline one\r\nline two\r\n"));
+    }
+}
