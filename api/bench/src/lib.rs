@@ -4,6 +4,7 @@
 //! end-to-end tests share the scratch world and the local broker.
 
 pub mod audit;
+pub mod auth;
 pub mod broker;
 pub mod child;
 pub mod credits;

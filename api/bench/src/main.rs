@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use api::settings::{Settings, CONFIG_FILE_VARIABLE};
 use clap::{Parser, Subcommand};
 use hirestream_bench::{
-    audit, credits, embeddings, faults, import, matching, notifications, pipeline, privacy,
+    audit, auth, credits, embeddings, faults, import, matching, notifications, pipeline, privacy,
 };
 
 #[derive(Debug, Parser)]
@@ -113,6 +113,14 @@ enum Bench {
         /// The `hirestream` binary to run; by default the one beside this binary.
         #[arg(long)]
         binary: Option<PathBuf>,
+    },
+    /// Signing in: a password sign-in over HTTP beside a request that checks nothing, and an
+    /// access token's verification beside reading it unchecked.
+    Auth {
+        #[arg(long, default_value_t = 200)]
+        sign_ins: usize,
+        #[arg(long, default_value_t = 20_000)]
+        verifications: usize,
     },
     /// Texts embedded per second by the configured embedding model.
     Embeddings {
@@ -233,6 +241,17 @@ impl Bench {
                     load_clients,
                 };
                 let report = notifications::notifications(settings, bench).await;
+                println!("{}", report.map_err(anyhow::Error::from_boxed)?);
+            }
+            Bench::Auth {
+                sign_ins,
+                verifications,
+            } => {
+                let bench = auth::AuthBench {
+                    sign_ins,
+                    verifications,
+                };
+                let report = auth::auth(settings, bench).await;
                 println!("{}", report.map_err(anyhow::Error::from_boxed)?);
             }
             Bench::Privacy {
