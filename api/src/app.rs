@@ -37,6 +37,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::auth::router())
         .merge(routes::candidates::router())
         .merge(routes::employers::router())
+        .merge(routes::api_keys::router())
         .merge(routes::jobs::router())
         .merge(routes::matches::router())
         .merge(routes::feeds::router())

@@ -72,6 +72,8 @@ error_codes! {
     // Who asks.
     Unauthorized => "unauthorized",
     Forbidden => "forbidden",
+    /// An API key without the scope the operation needs, or an operation keys may not call.
+    ScopeMissing => "scope_missing",
     // Signing in.
     /// The email or the password is wrong (which one is not said).
     InvalidCredentials => "invalid_credentials",
@@ -325,7 +327,12 @@ impl From<DomainError> for ApiError {
             DomainError::AccountAlreadyOpened { .. } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyRegistered, message)
             }
-            DomainError::AccountNotFound { .. } => ApiError::not_found(message),
+            DomainError::AccountNotFound { .. } | DomainError::ApiKeyNotFound { .. } => {
+                ApiError::not_found(message)
+            }
+            DomainError::AlreadyExists { .. } => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyExists, message)
+            }
             DomainError::AlreadySwiped { pairing_id, side } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadySwiped, message)
                     .with_details(json!({ "pairing_id": pairing_id, "side": side }))

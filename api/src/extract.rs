@@ -207,23 +207,34 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers)?;
-        Caller::authenticate(state, token, &parts.headers).await
+        let path = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|path| path.as_str().to_owned());
+        let route = path.as_deref().map(|path| (&parts.method, path));
+        Caller::authenticate(state, token, &parts.headers, route).await
     }
 }
 
 impl Caller {
     /// The caller `token` names, with the request's ids from `headers`.
+    /// `route` is the operation called (method and route template), for an API key's scope.
     pub(crate) async fn authenticate(
         state: &AppState,
         token: &str,
         headers: &HeaderMap,
+        route: Option<(&axum::http::Method, &str)>,
     ) -> Result<Self, ApiError> {
         let request = RequestIds::from_headers(headers)?;
-        let now = chrono::Utc::now().timestamp();
-        let actor = state
-            .auth
-            .actor(token, now, &state.commands, &request.0)
-            .await?;
+        let actor = if token.starts_with(commands::api_keys::KEY_PREFIX) {
+            crate::api_keys::authenticate(state, token, route).await?.0
+        } else {
+            let now = chrono::Utc::now().timestamp();
+            state
+                .auth
+                .actor(token, now, &state.commands, &request.0)
+                .await?
+        };
         if actor.role == domain::Role::System {
             return Err(ApiError::forbidden(
                 "the system role belongs to the platform's own processes, not to callers",

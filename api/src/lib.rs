@@ -3,6 +3,7 @@
 //! into processes.
 
 pub mod access_log;
+pub mod api_keys;
 pub mod app;
 pub mod auth;
 pub mod consumer;

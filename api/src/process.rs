@@ -178,6 +178,7 @@ pub fn app_state(
         progress: Progress::listen(pool.clone()),
         pool,
         auth: Arc::new(authenticator(settings)),
+        key_limits: crate::api_keys::limiter(),
         consistency_wait: settings.consistency_wait(),
         imports: Arc::new(settings.imports.fetch_policy()),
         audit_key: settings.audit.signer().ok().map(|s| s.public_key()),

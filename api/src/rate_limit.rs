@@ -40,8 +40,18 @@ impl RateLimiter {
 
     /// Takes one request from `caller`'s bucket; when it is empty, how long until it holds
     /// one again.
-    fn take(&self, caller: &str, now: Instant) -> Result<(), Duration> {
-        let RateLimit { per_second, burst } = self.limit;
+    pub fn take(&self, caller: &str, now: Instant) -> Result<(), Duration> {
+        self.take_within(caller, self.limit, now)
+    }
+
+    /// Like [`RateLimiter::take`], with a limit of `caller`'s own (an API key's).
+    pub fn take_within(
+        &self,
+        caller: &str,
+        limit: RateLimit,
+        now: Instant,
+    ) -> Result<(), Duration> {
+        let RateLimit { per_second, burst } = limit;
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if buckets.len() >= MAX_BUCKETS {
             buckets.retain(|_, (tokens, at)| {
@@ -77,6 +87,8 @@ pub async fn limit(State(limiter): State<RateLimiter>, request: Request, next: N
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+        // An API key has a limit of its own, applied when it is looked up.
+        .filter(|value| !value.starts_with(&format!("Bearer {}", commands::api_keys::KEY_PREFIX)))
         .or_else(peer);
     if let Some(caller) = caller {
         if let Err(wait) = limiter.take(&caller, Instant::now()) {

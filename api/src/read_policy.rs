@@ -40,6 +40,8 @@ pub enum Read {
     PersonalData,
     /// A match's conversation: its two parties (and admins and auditors).
     Conversation,
+    /// An employer's API keys and their usage.
+    ApiKeys,
     /// Everything under `/audit`: the events, their proofs, the checkpoints, any aggregate
     /// as it was. For admins and auditors only.
     History,
@@ -86,7 +88,7 @@ impl Parties {
 
 impl Read {
     /// Every read the policy rules on.
-    pub const ALL: [Read; 11] = [
+    pub const ALL: [Read; 12] = [
         Read::CandidateProfile,
         Read::CandidateFeed,
         Read::Wallet,
@@ -97,6 +99,7 @@ impl Read {
         Read::Application,
         Read::PersonalData,
         Read::Conversation,
+        Read::ApiKeys,
         Read::History,
     ];
 
@@ -107,7 +110,9 @@ impl Read {
             Read::CandidateFeed | Read::Wallet | Read::Documents | Read::PersonalData => {
                 &[Role::Candidate]
             }
-            Read::JobMatches | Read::JobFeed | Read::JobApplications => &[Role::Employer],
+            Read::JobMatches | Read::JobFeed | Read::JobApplications | Read::ApiKeys => {
+                &[Role::Employer]
+            }
             Read::Application | Read::Conversation => &[Role::Candidate, Role::Employer],
             Read::History => &[],
         }
@@ -127,6 +132,7 @@ impl Read {
             Read::Application => "only the parties to an application see it",
             Read::Conversation => "only the two parties of a match read its conversation",
             Read::PersonalData => "a person's data is exported to the person, admins and auditors",
+            Read::ApiKeys => "an employer's keys are visible to it, admins and auditors",
             Read::History => "the audit history is for auditors and admins",
         }
     }

@@ -17,6 +17,8 @@ pub struct AppState {
     pub pool: PgPool,
     /// Verifies bearer tokens; signs the ones a sign-in gives.
     pub auth: Arc<Authenticator>,
+    /// The buckets of API keys' own rates.
+    pub key_limits: crate::rate_limit::RateLimiter,
     /// Longest a query waits for a projection to reflect a given write.
     pub consistency_wait: Duration,
     /// Wakes those waits when a projector commits.

@@ -6,6 +6,7 @@
 //! Read models are never built here: they are the `projections` crate's, from Kafka.
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod context;
 pub mod db;

@@ -13,12 +13,80 @@ use crate::{Actor, DomainError, Write};
 pub enum EmployerCommand {
     RegisterEmployer(RegisterEmployer),
     UpdateEmployerProfile(UpdateEmployerProfile),
+    CreateApiKey(CreateApiKey),
+    RevokeApiKey(RevokeApiKey),
 }
 
 crate::domain_command!(EmployerCommand {
     RegisterEmployer,
-    UpdateEmployerProfile
+    UpdateEmployerProfile,
+    CreateApiKey,
+    RevokeApiKey,
 });
+
+/// What an API key may do: the enterprise API's three capabilities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ApiScope {
+    /// Read jobs: the list, one job, search.
+    #[serde(rename = "jobs:read")]
+    ReadJobs,
+    /// Post, update and close the employer's jobs.
+    #[serde(rename = "jobs:write")]
+    PostJobs,
+    /// Read the applications to the employer's jobs.
+    #[serde(rename = "applications:read")]
+    ReadApplications,
+}
+
+impl ApiScope {
+    pub const ALL: [ApiScope; 3] = [
+        ApiScope::ReadJobs,
+        ApiScope::PostJobs,
+        ApiScope::ReadApplications,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::ReadJobs => "jobs:read",
+            ApiScope::PostJobs => "jobs:write",
+            ApiScope::ReadApplications => "applications:read",
+        }
+    }
+}
+
+impl std::str::FromStr for ApiScope {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        ApiScope::ALL
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// The most requests per second a key may be given.
+pub const MAX_KEY_RATE: u32 = 1_000;
+
+/// A key for the employer's own systems. Its secret is never in an event: the write side
+/// keeps only its digest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateApiKey {
+    pub employer_id: Uuid,
+    pub key_id: Uuid,
+    pub name: String,
+    pub scopes: Vec<ApiScope>,
+    /// Requests per second the key may make on average.
+    pub requests_per_second: u32,
+    pub created_by: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokeApiKey {
+    pub employer_id: Uuid,
+    pub key_id: Uuid,
+    pub revoked_by: Actor,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmployerProfile {
@@ -54,11 +122,24 @@ pub enum EmployerEvent {
         employer_id: Uuid,
         profile: EmployerProfile,
     },
+    ApiKeyCreated {
+        employer_id: Uuid,
+        key_id: Uuid,
+        name: String,
+        scopes: Vec<ApiScope>,
+        requests_per_second: u32,
+    },
+    ApiKeyRevoked {
+        employer_id: Uuid,
+        key_id: Uuid,
+    },
 }
 
 crate::domain_event!(EmployerEvent {
     EmployerRegistered,
     EmployerProfileUpdated,
+    ApiKeyCreated,
+    ApiKeyRevoked,
 });
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -66,6 +147,22 @@ pub struct Employer {
     pub registered: bool,
     pub name: String,
     pub profile: Option<EmployerProfile>,
+    /// Every key created, and whether it is still good.
+    #[serde(default)]
+    pub api_keys: std::collections::BTreeMap<Uuid, bool>,
+}
+
+impl Employer {
+    /// The employer is registered and `actor` may manage its keys.
+    fn require(&self, employer_id: Uuid, actor: Actor) -> Result<(), DomainError> {
+        if !self.registered {
+            return Err(DomainError::EmployerNotFound { employer_id });
+        }
+        if !actor.may(Write::ManageApiKeys, employer_id) {
+            return Err(DomainError::forbidden(actor, "employer", employer_id));
+        }
+        Ok(())
+    }
 }
 
 impl Aggregate for Employer {
@@ -140,12 +237,64 @@ impl Aggregate for Employer {
                 };
                 sink.write(event, self).await;
             }
+            EmployerCommand::CreateApiKey(cmd) => {
+                self.require(cmd.employer_id, cmd.created_by)?;
+                if self.api_keys.contains_key(&cmd.key_id) {
+                    return Err(DomainError::AlreadyExists {
+                        what: "api key",
+                        id: cmd.key_id,
+                    });
+                }
+                let mut v = Validator::default();
+                v.text("name", &cmd.name, 100);
+                if cmd.scopes.is_empty() {
+                    v.problem("scopes", "must name at least one scope");
+                }
+                if !(1..=MAX_KEY_RATE).contains(&cmd.requests_per_second) {
+                    v.problem(
+                        "requests_per_second",
+                        format!("must be between 1 and {MAX_KEY_RATE}"),
+                    );
+                }
+                v.finish()?;
+                let mut scopes = cmd.scopes;
+                scopes.sort();
+                scopes.dedup();
+                let event = EmployerEvent::ApiKeyCreated {
+                    employer_id: cmd.employer_id,
+                    key_id: cmd.key_id,
+                    name: cmd.name.trim().to_owned(),
+                    scopes,
+                    requests_per_second: cmd.requests_per_second,
+                };
+                sink.write(event, self).await;
+            }
+            EmployerCommand::RevokeApiKey(cmd) => {
+                self.require(cmd.employer_id, cmd.revoked_by)?;
+                match self.api_keys.get(&cmd.key_id) {
+                    None => return Err(DomainError::ApiKeyNotFound { key_id: cmd.key_id }),
+                    Some(false) => {}
+                    Some(true) => {
+                        let event = EmployerEvent::ApiKeyRevoked {
+                            employer_id: cmd.employer_id,
+                            key_id: cmd.key_id,
+                        };
+                        sink.write(event, self).await;
+                    }
+                }
+            }
         }
         Ok(())
     }
 
     fn apply(&mut self, event: Self::Event) {
         match event {
+            EmployerEvent::ApiKeyCreated { key_id, .. } => {
+                self.api_keys.insert(key_id, true);
+            }
+            EmployerEvent::ApiKeyRevoked { key_id, .. } => {
+                self.api_keys.insert(key_id, false);
+            }
             EmployerEvent::EmployerRegistered { name, .. } => {
                 self.registered = true;
                 self.name = name;
@@ -252,5 +401,112 @@ mod tests {
                 "name",
                 "must not be empty",
             )]));
+    }
+
+    fn registered() -> EmployerEvent {
+        EmployerEvent::EmployerRegistered {
+            employer_id: Uuid::from_u128(7),
+            name: "Acme".into(),
+        }
+    }
+
+    fn create_key(by: Actor, scopes: Vec<ApiScope>, rate: u32) -> EmployerCommand {
+        EmployerCommand::CreateApiKey(CreateApiKey {
+            employer_id: Uuid::from_u128(7),
+            key_id: Uuid::from_u128(70),
+            name: " ATS sync ".into(),
+            scopes,
+            requests_per_second: rate,
+            created_by: by,
+        })
+    }
+
+    #[test]
+    fn an_employer_creates_a_key_with_its_scopes_in_order_once() {
+        let acme = Actor::new(Uuid::from_u128(7), crate::Role::Employer);
+        let created = EmployerEvent::ApiKeyCreated {
+            employer_id: Uuid::from_u128(7),
+            key_id: Uuid::from_u128(70),
+            name: "ATS sync".into(),
+            scopes: vec![ApiScope::ReadJobs, ApiScope::PostJobs],
+            requests_per_second: 10,
+        };
+        EmployerTest::with(())
+            .given(vec![registered()])
+            .when(create_key(
+                acme,
+                vec![ApiScope::PostJobs, ApiScope::ReadJobs, ApiScope::PostJobs],
+                10,
+            ))
+            .then_expect_events(vec![created.clone()]);
+        EmployerTest::with(())
+            .given(vec![registered(), created])
+            .when(create_key(acme, vec![ApiScope::ReadJobs], 10))
+            .then_expect_error(DomainError::AlreadyExists {
+                what: "api key",
+                id: Uuid::from_u128(70),
+            });
+    }
+
+    #[test]
+    fn a_key_needs_a_scope_a_sane_rate_and_its_own_employer() {
+        let acme = Actor::new(Uuid::from_u128(7), crate::Role::Employer);
+        for (scopes, rate) in [
+            (vec![], 10),
+            (vec![ApiScope::ReadJobs], 0),
+            (vec![ApiScope::ReadJobs], 1_001),
+        ] {
+            let result = EmployerTest::with(())
+                .given(vec![registered()])
+                .when(create_key(acme, scopes, rate))
+                .inspect_result();
+            assert!(matches!(result, Err(DomainError::Invalid(_))), "{result:?}");
+        }
+        let other = Actor::new(Uuid::from_u128(8), crate::Role::Employer);
+        let result = EmployerTest::with(())
+            .given(vec![registered()])
+            .when(create_key(other, vec![ApiScope::ReadJobs], 10))
+            .inspect_result();
+        assert!(
+            matches!(result, Err(DomainError::Forbidden { .. })),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn a_key_is_revoked_once_and_an_unknown_key_is_not_found() {
+        let acme = Actor::new(Uuid::from_u128(7), crate::Role::Employer);
+        let revoke = |key: u128| {
+            EmployerCommand::RevokeApiKey(RevokeApiKey {
+                employer_id: Uuid::from_u128(7),
+                key_id: Uuid::from_u128(key),
+                revoked_by: acme,
+            })
+        };
+        let created = EmployerEvent::ApiKeyCreated {
+            employer_id: Uuid::from_u128(7),
+            key_id: Uuid::from_u128(70),
+            name: "ATS sync".into(),
+            scopes: vec![ApiScope::ReadJobs],
+            requests_per_second: 10,
+        };
+        let revoked = EmployerEvent::ApiKeyRevoked {
+            employer_id: Uuid::from_u128(7),
+            key_id: Uuid::from_u128(70),
+        };
+        EmployerTest::with(())
+            .given(vec![registered(), created.clone()])
+            .when(revoke(70))
+            .then_expect_events(vec![revoked.clone()]);
+        EmployerTest::with(())
+            .given(vec![registered(), created, revoked])
+            .when(revoke(70))
+            .then_expect_events(vec![]);
+        EmployerTest::with(())
+            .given(vec![registered()])
+            .when(revoke(71))
+            .then_expect_error(DomainError::ApiKeyNotFound {
+                key_id: Uuid::from_u128(71),
+            });
     }
 }

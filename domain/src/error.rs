@@ -87,6 +87,10 @@ pub enum DomainError {
     NotMatched,
     #[error("the match was ended: its conversation is closed")]
     Unmatched,
+    #[error("the {what} {id} already exists")]
+    AlreadyExists { what: &'static str, id: Uuid },
+    #[error("API key {key_id} does not exist")]
+    ApiKeyNotFound { key_id: Uuid },
     #[error("account {account_id} is already open")]
     AccountAlreadyOpened { account_id: Uuid },
     #[error("account {account_id} does not exist")]

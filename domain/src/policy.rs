@@ -38,6 +38,7 @@ pub enum Write {
     PostMessage,
     ReadMessages,
     Unmatch,
+    ManageApiKeys,
 }
 
 /// Whose resource a write changes.
@@ -56,7 +57,7 @@ pub enum Owner {
 }
 
 impl Write {
-    pub const ALL: [Write; 23] = [
+    pub const ALL: [Write; 24] = [
         Write::RegisterCandidate,
         Write::UpdateCandidateProfile,
         Write::ValidateCandidate,
@@ -80,6 +81,7 @@ impl Write {
         Write::PostMessage,
         Write::ReadMessages,
         Write::Unmatch,
+        Write::ManageApiKeys,
     ];
 
     pub fn owner(self) -> Owner {
@@ -98,7 +100,8 @@ impl Write {
             | Write::UpdateJob
             | Write::CloseJob
             | Write::SwipeCandidate
-            | Write::ChangeApplicationStatus => Owner::Employer,
+            | Write::ChangeApplicationStatus
+            | Write::ManageApiKeys => Owner::Employer,
             Write::ValidateCandidate
             | Write::ImportJobs
             | Write::GrantCredits

@@ -130,6 +130,8 @@ impl Projection for ProfilesProjector {
                         .execute(tx)
                         .await?;
                 }
+                // Keys are the write side's: no profile shows them.
+                EmployerEvent::ApiKeyCreated { .. } | EmployerEvent::ApiKeyRevoked { .. } => {}
             }
         }
         Ok(())

@@ -142,7 +142,8 @@ pub async fn auth(settings: &Settings, bench: AuthBench) -> Result<AuthReport, B
 /// The token's header and claims decoded, the signature ignored.
 fn unchecked(token: &str) -> Option<Claims> {
     let mut parts = token.split('.');
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
+    let header: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()?;
     header.get("alg")?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts.next()?).ok()?).ok()
 }

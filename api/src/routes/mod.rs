@@ -1,5 +1,6 @@
 //! One module per resource, each exporting its own `router()`.
 
+pub mod api_keys;
 pub mod applications;
 pub mod audit;
 pub mod auth;

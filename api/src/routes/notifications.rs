@@ -133,7 +133,12 @@ async fn stream(
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let actor = match (caller, &query.access_token) {
         (Some(caller), _) => caller.actor,
-        (None, Some(token)) => Caller::authenticate(&state, token, &headers).await?.actor,
+        (None, Some(token)) => {
+            let route = (&axum::http::Method::GET, "/notifications/stream");
+            Caller::authenticate(&state, token, &headers, Some(route))
+                .await?
+                .actor
+        }
         (None, None) => {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,

@@ -7,7 +7,7 @@
 
 pub mod mail;
 mod passwords;
-mod secrets;
+pub(crate) mod secrets;
 
 use std::time::Duration;
 

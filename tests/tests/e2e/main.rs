@@ -2,6 +2,7 @@
 //! starts. Each test has its own database and topic prefix, so they run in parallel.
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod authorization;
 mod bad_input;
