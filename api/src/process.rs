@@ -82,6 +82,8 @@ pub enum StartError {
     AuditKey(#[from] commands::audit::notary::BadKey),
     #[error("HIRESTREAM_PRIVACY__MASTER_KEY or HIRESTREAM_PRIVACY__PREVIOUS_MASTER_KEYS: {0}")]
     MasterKey(#[from] commands::privacy::BadMasterKey),
+    #[error("HIRESTREAM_MAIL__SMTP_URL or HIRESTREAM_MAIL__FROM: {0}")]
+    Mailer(#[from] commands::accounts::mail::MailerError),
 }
 
 /// A part of the process stopped with an error (logged where it happened).
@@ -648,8 +650,7 @@ pub async fn start(
             Ok(())
         });
         // The outbox of emails is sent beside the outbox of events.
-        let mailer =
-            commands::accounts::mail::Mailer::Directory(settings.mail.directory.clone().into());
+        let mailer = settings.mail.mailer()?;
         tasks.spawn(commands::accounts::mail::run(pool.clone(), mailer, shutdown.clone()).map(Ok));
     }
     for consumer in parts.projectors {

@@ -144,8 +144,28 @@ impl AuthSettings {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailSettings {
-    /// The directory each message is written to as an `.eml` file.
+    /// The mail server, as `smtps://user:password@host` (TLS, port 465),
+    /// `smtp://user:password@host:587?tls=required` (STARTTLS) or `smtp://host:25`. Empty:
+    /// every message is written to `directory` instead.
+    pub smtp_url: Secret,
+    /// The sender of every message.
+    pub from: String,
+    /// Where messages are written as `.eml` files when no mail server is configured.
     pub directory: String,
+}
+
+impl MailSettings {
+    pub fn mailer(
+        &self,
+    ) -> Result<commands::accounts::mail::Mailer, commands::accounts::mail::MailerError> {
+        use commands::accounts::mail::{Mailer, SmtpMailer};
+        let url = self.smtp_url.expose().trim();
+        Ok(if url.is_empty() {
+            Mailer::Directory(self.directory.clone().into())
+        } else {
+            Mailer::Smtp(SmtpMailer::new(url, &self.from)?)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -368,6 +388,8 @@ impl Default for Settings {
                 jwks_min_refresh_secs: 30,
             },
             mail: MailSettings {
+                smtp_url: Secret::new(""),
+                from: "Hirestream <no-reply@hirestream.local>".into(),
                 directory: ".data/mail".into(),
             },
             relay: RelaySettings {

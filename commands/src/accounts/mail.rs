@@ -1,9 +1,11 @@
 //! Outgoing email: an outbox in PostgreSQL, written in the transaction of what it announces,
 //! and a sender that empties it through a [`Mailer`].
 //!
-//! The local mailer writes each message as an `.eml` file (RFC 5322, plain text) into a
-//! directory, where a developer opens it and a test reads it. A message is marked sent only
-//! after the mailer took it, so a crash in between sends it again rather than never.
+//! The SMTP mailer hands each message to a mail server (lettre, over TLS where the URL asks
+//! for it). The local mailer, the default, writes each message as an `.eml` file (RFC 5322,
+//! plain text) into a directory, where a developer opens it and a test reads it. A message
+//! is marked sent only after the mailer took it, so a crash in between sends it again rather
+//! than never.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -37,11 +39,77 @@ pub struct Email {
 pub enum Mailer {
     /// Each message as a file in this directory.
     Directory(PathBuf),
+    /// A mail server.
+    Smtp(SmtpMailer),
+}
+
+/// Sends through a mail server, named by a URL as lettre reads it: `smtps://user:password@host`
+/// (TLS from the start, port 465), `smtp://user:password@host:587?tls=required` (STARTTLS), or
+/// `smtp://host:25` (plain, for a relay on the same network).
+#[derive(Clone)]
+pub struct SmtpMailer {
+    transport: lettre::AsyncSmtpTransport<lettre::Tokio1Executor>,
+    from: lettre::message::Mailbox,
+    server: String,
+}
+
+impl std::fmt::Debug for SmtpMailer {
+    // The URL may hold a password: only the server is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpMailer")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A mail server URL or sender address that does not parse.
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("the SMTP URL is not valid: {0}")]
+    Url(#[source] lettre::transport::smtp::Error),
+    #[error("the sender address `{0}` is not valid")]
+    From(String),
+}
+
+impl SmtpMailer {
+    pub fn new(url: &str, from: &str) -> Result<Self, MailerError> {
+        let transport = lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url)
+            .map_err(MailerError::Url)?
+            .timeout(Some(Duration::from_secs(30)))
+            .build();
+        let from = from
+            .parse()
+            .map_err(|_| MailerError::From(from.to_owned()))?;
+        let server = url
+            .rsplit_once('@')
+            .map_or(url, |(_, host)| host)
+            .to_owned();
+        Ok(Self {
+            transport,
+            from,
+            server,
+        })
+    }
+
+    async fn send(&self, email: &Email) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        use lettre::AsyncTransport as _;
+        let message = lettre::Message::builder()
+            .from(self.from.clone())
+            .to(email.recipient.parse()?)
+            .subject(email.subject.clone())
+            .message_id(Some(format!("<{}@hirestream.local>", email.id)))
+            .date(email.created_at.into())
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(email.body.clone())?;
+        self.transport.send(message).await?;
+        Ok(())
+    }
 }
 
 impl Mailer {
-    async fn send(&self, email: &Email) -> std::io::Result<()> {
+    async fn send(&self, email: &Email) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         match self {
+            Mailer::Smtp(smtp) => smtp.send(email).await,
             Mailer::Directory(dir) => {
                 tokio::fs::create_dir_all(dir).await?;
                 let name = format!(
@@ -52,7 +120,8 @@ impl Mailer {
                 let partial = dir.join(format!(".{name}.partial"));
                 tokio::fs::write(&partial, rfc5322(email)).await?;
                 // A reader never sees half a message.
-                tokio::fs::rename(&partial, dir.join(name)).await
+                tokio::fs::rename(&partial, dir.join(name)).await?;
+                Ok(())
             }
         }
     }
@@ -172,5 +241,93 @@ mod tests {
         assert!(file.contains("\r\nTo: ada@example.com\r\n"));
         assert!(file.contains("\r\nSubject: Verify your address\r\n"));
         assert!(file.ends_with("\r\n\r\nline one\r\nline two\r\n"));
+    }
+
+    /// A mail server that speaks just enough SMTP (RFC 5321) to take one message, and
+    /// answers the commands and the message it received.
+    async fn one_message_server() -> (String, tokio::task::JoinHandle<(Vec<String>, String)>) {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("smtp://{}", listener.local_addr().expect("addr"));
+        let server = tokio::spawn(async move {
+            let (socket, _) = listener.accept().await.expect("accept");
+            let (read, mut write) = socket.into_split();
+            let mut lines = BufReader::new(read).lines();
+            write.write_all(b"220 stub ESMTP\r\n").await.expect("greet");
+            let (mut commands, mut data) = (Vec::new(), String::new());
+            while let Some(line) = lines.next_line().await.expect("read") {
+                let verb = line.split(' ').next().unwrap_or_default().to_uppercase();
+                commands.push(verb.clone());
+                let answer: &[u8] = match verb.as_str() {
+                    "EHLO" => b"250-stub\r\n250 8BITMIME\r\n",
+                    "DATA" => {
+                        write.write_all(b"354 go on\r\n").await.expect("write");
+                        while let Some(line) = lines.next_line().await.expect("read") {
+                            if line == "." {
+                                break;
+                            }
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        b"250 queued\r\n"
+                    }
+                    "QUIT" => {
+                        write.write_all(b"221 bye\r\n").await.expect("write");
+                        break;
+                    }
+                    _ => b"250 ok\r\n",
+                };
+                write.write_all(answer).await.expect("write");
+            }
+            (commands, data)
+        });
+        (url, server)
+    }
+
+    #[tokio::test]
+    async fn the_smtp_mailer_hands_a_message_to_a_mail_server() {
+        let (url, server) = one_message_server().await;
+        let mailer =
+            SmtpMailer::new(&url, "Hirestream <no-reply@hirestream.example>").expect("mailer");
+        let email = Email {
+            id: Uuid::from_u128(2),
+            recipient: "ada@example.com".into(),
+            subject: "Verify your email address".into(),
+            body: "token: abc".into(),
+            created_at: Utc::now(),
+        };
+        Mailer::Smtp(mailer.clone())
+            .send(&email)
+            .await
+            .expect("sent");
+        drop(mailer);
+        let (commands, data) = tokio::time::timeout(Duration::from_secs(10), server)
+            .await
+            .expect("the server finished")
+            .expect("server");
+        assert_eq!(
+            &commands[..4],
+            ["EHLO", "MAIL", "RCPT", "DATA"],
+            "{commands:?}"
+        );
+        assert!(data.contains("To: ada@example.com"), "{data}");
+        assert!(
+            data.contains("Subject: Verify your email address"),
+            "{data}"
+        );
+        assert!(data.contains("token: abc"), "{data}");
+    }
+
+    #[test]
+    fn a_mailer_with_a_bad_url_or_sender_is_refused() {
+        assert!(SmtpMailer::new("ftp://host", "a@b.example").is_err());
+        assert!(SmtpMailer::new("smtp://host", "not an address").is_err());
+        let shown = format!(
+            "{:?}",
+            SmtpMailer::new("smtps://user:secret@mail.example", "a@b.example").expect("mailer")
+        );
+        assert!(!shown.contains("secret"), "{shown}");
     }
 }
