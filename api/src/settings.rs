@@ -163,7 +163,7 @@ impl MailSettings {
         Ok(if url.is_empty() {
             Mailer::Directory(self.directory.clone().into())
         } else {
-            Mailer::Smtp(SmtpMailer::new(url, &self.from)?)
+            Mailer::Smtp(Box::new(SmtpMailer::new(url, &self.from)?))
         })
     }
 }

@@ -40,7 +40,7 @@ pub enum Mailer {
     /// Each message as a file in this directory.
     Directory(PathBuf),
     /// A mail server.
-    Smtp(SmtpMailer),
+    Smtp(Box<SmtpMailer>),
 }
 
 /// Sends through a mail server, named by a URL as lettre reads it: `smtps://user:password@host`
@@ -298,7 +298,7 @@ mod tests {
             body: "token: abc".into(),
             created_at: Utc::now(),
         };
-        Mailer::Smtp(mailer.clone())
+        Mailer::Smtp(Box::new(mailer.clone()))
             .send(&email)
             .await
             .expect("sent");
