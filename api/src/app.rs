@@ -38,6 +38,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::candidates::router())
         .merge(routes::employers::router())
         .merge(routes::api_keys::router())
+        .merge(routes::organizations::router())
         .merge(routes::jobs::router())
         .merge(routes::matches::router())
         .merge(routes::feeds::router())
@@ -111,6 +112,7 @@ fn cors(origins: &[String]) -> CorsLayer {
             HeaderName::from_static("last-event-id"),
             HeaderName::from_static(REQUEST_ID),
             HeaderName::from_static(CORRELATION_ID),
+            HeaderName::from_static(crate::extract::ORGANIZATION),
         ])
         .expose_headers([
             HeaderName::from_static(REQUEST_ID),

@@ -74,6 +74,13 @@ error_codes! {
     Forbidden => "forbidden",
     /// An API key without the scope the operation needs, or an operation keys may not call.
     ScopeMissing => "scope_missing",
+    /// `X-Organization` names an organization the caller is not a member of.
+    NotAMember => "not_a_member",
+    /// The caller's role in the organization does not allow the operation.
+    MemberRole => "member_role",
+    /// The organization is suspended: every request in it is refused until it is reinstated.
+    TenantSuspended => "tenant_suspended",
+    AlreadyMember => "already_member",
     // Signing in.
     /// The email or the password is wrong (which one is not said).
     InvalidCredentials => "invalid_credentials",
@@ -329,6 +336,12 @@ impl From<DomainError> for ApiError {
             }
             DomainError::AccountNotFound { .. } | DomainError::ApiKeyNotFound { .. } => {
                 ApiError::not_found(message)
+            }
+            DomainError::InvitationNotFound { .. } => {
+                ApiError::bad_request(ErrorCode::InvalidLink, message)
+            }
+            DomainError::AlreadyMember { .. } => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyMember, message)
             }
             DomainError::AlreadyExists { .. } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyExists, message)

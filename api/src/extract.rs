@@ -194,6 +194,8 @@ where
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const CORRELATION_ID: &str = "x-correlation-id";
+/// The organization a member account acts for.
+pub const ORGANIZATION: &str = "x-organization";
 
 /// The authenticated caller and the metadata its commands carry.
 #[derive(Debug, Clone)]
@@ -240,10 +242,18 @@ impl Caller {
                 "the system role belongs to the platform's own processes, not to callers",
             ));
         }
-        Ok(Caller {
-            actor,
-            context: request.0.acting(actor),
-        })
+        let (actor, member) = match header_text(headers, ORGANIZATION)? {
+            Some(organization) => {
+                let (organization, _) =
+                    crate::organizations::act_for(state, actor, organization, route).await?;
+                (organization, Some(actor.subject))
+            }
+            None => (actor, None),
+        };
+        crate::organizations::refuse_suspended(state, actor).await?;
+        let mut context = request.0.acting(actor);
+        context.member = member;
+        Ok(Caller { actor, context })
     }
 }
 

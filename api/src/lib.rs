@@ -9,6 +9,7 @@ pub mod auth;
 pub mod consumer;
 pub mod error;
 pub mod extract;
+pub mod organizations;
 pub mod position;
 pub mod process;
 pub mod rate_limit;

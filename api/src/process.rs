@@ -181,6 +181,7 @@ pub fn app_state(
         pool,
         auth: Arc::new(authenticator(settings)),
         key_limits: crate::api_keys::limiter(),
+        suspensions: Default::default(),
         consistency_wait: settings.consistency_wait(),
         imports: Arc::new(settings.imports.fetch_policy()),
         audit_key: settings.audit.signer().ok().map(|s| s.public_key()),

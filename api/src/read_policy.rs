@@ -40,7 +40,7 @@ pub enum Read {
     PersonalData,
     /// A match's conversation: its two parties (and admins and auditors).
     Conversation,
-    /// An employer's API keys and their usage.
+    /// An employer's API keys and their usage, and its members.
     ApiKeys,
     /// Everything under `/audit`: the events, their proofs, the checkpoints, any aggregate
     /// as it was. For admins and auditors only.
@@ -132,7 +132,9 @@ impl Read {
             Read::Application => "only the parties to an application see it",
             Read::Conversation => "only the two parties of a match read its conversation",
             Read::PersonalData => "a person's data is exported to the person, admins and auditors",
-            Read::ApiKeys => "an employer's keys are visible to it, admins and auditors",
+            Read::ApiKeys => {
+                "an employer's keys and members are visible to it, admins and auditors"
+            }
             Read::History => "the audit history is for auditors and admins",
         }
     }

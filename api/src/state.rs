@@ -19,6 +19,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     /// The buckets of API keys' own rates.
     pub key_limits: crate::rate_limit::RateLimiter,
+    /// The suspended organizations, as this process last read them.
+    pub suspensions: crate::organizations::Suspensions,
     /// Longest a query waits for a projection to reflect a given write.
     pub consistency_wait: Duration,
     /// Wakes those waits when a projector commits.

@@ -44,6 +44,7 @@ pub fn app_with(rate_limit: Option<crate::rate_limit::RateLimit>) -> axum::Route
             access_ttl_secs: 600,
         }),
         key_limits: crate::api_keys::limiter(),
+        suspensions: crate::organizations::Suspensions::disabled(),
         consistency_wait: Duration::from_millis(10),
         progress: Default::default(),
         health: Default::default(),

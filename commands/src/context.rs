@@ -16,6 +16,8 @@ pub struct CommandContext {
     pub correlation_id: String,
     /// What directly caused the command: the request, or the event a reactor handled.
     pub causation_id: String,
+    /// The member account acting for `actor`'s organization, when a member acts.
+    pub member: Option<uuid::Uuid>,
 }
 
 /// The request a command arrives with, before anyone is known to be acting: a sign-in step
@@ -42,12 +44,13 @@ impl CommandContext {
             correlation_id: correlation_id.unwrap_or_else(|| request_id.clone()),
             causation_id: request_id.clone(),
             request_id,
+            member: None,
         }
     }
 
     /// The metadata every event `command` produces carries.
     pub(crate) fn metadata(&self, command: &impl domain::Command) -> HashMap<String, String> {
-        HashMap::from([
+        let mut fields = HashMap::from([
             (
                 metadata::ACTOR_SUBJECT.into(),
                 self.actor.subject.to_string(),
@@ -57,6 +60,10 @@ impl CommandContext {
             (metadata::CAUSATION_ID.into(), self.causation_id.clone()),
             (metadata::REQUEST_ID.into(), self.request_id.clone()),
             (metadata::COMMAND.into(), command.name().into()),
-        ])
+        ]);
+        if let Some(member) = self.member {
+            fields.insert(metadata::ACTOR_MEMBER.into(), member.to_string());
+        }
+        fields
     }
 }

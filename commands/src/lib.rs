@@ -15,6 +15,7 @@ pub mod embeddings;
 mod error;
 pub mod health;
 pub mod import;
+pub mod organizations;
 pub mod privacy;
 pub mod providers;
 pub mod relay;

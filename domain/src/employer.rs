@@ -15,6 +15,11 @@ pub enum EmployerCommand {
     UpdateEmployerProfile(UpdateEmployerProfile),
     CreateApiKey(CreateApiKey),
     RevokeApiKey(RevokeApiKey),
+    InviteMember(InviteMember),
+    JoinOrganization(JoinOrganization),
+    RemoveMember(RemoveMember),
+    SuspendEmployer(SuspendEmployer),
+    ReinstateEmployer(ReinstateEmployer),
 }
 
 crate::domain_command!(EmployerCommand {
@@ -22,7 +27,85 @@ crate::domain_command!(EmployerCommand {
     UpdateEmployerProfile,
     CreateApiKey,
     RevokeApiKey,
+    InviteMember,
+    JoinOrganization,
+    RemoveMember,
+    SuspendEmployer,
+    ReinstateEmployer,
 });
+
+/// What a member of an employer's organization may do. The account that registered the
+/// employer (whose id is the employer's) is its first owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemberRole {
+    /// Everything, members and keys included.
+    Owner,
+    /// Jobs, swipes and applications; not members, keys or the profile.
+    Recruiter,
+    /// Reads only.
+    Viewer,
+}
+
+impl MemberRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberRole::Owner => "owner",
+            MemberRole::Recruiter => "recruiter",
+            MemberRole::Viewer => "viewer",
+        }
+    }
+}
+
+impl std::str::FromStr for MemberRole {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        [MemberRole::Owner, MemberRole::Recruiter, MemberRole::Viewer]
+            .into_iter()
+            .find(|role| role.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// An invitation to join, sent by email; the address stays with the write side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InviteMember {
+    pub employer_id: Uuid,
+    pub invitation_id: Uuid,
+    pub role: MemberRole,
+    pub invited_by: Actor,
+}
+
+/// An account accepts an invitation (the write side checked its emailed token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JoinOrganization {
+    pub employer_id: Uuid,
+    pub invitation_id: Uuid,
+    pub account_id: Uuid,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RemoveMember {
+    pub employer_id: Uuid,
+    pub account_id: Uuid,
+    pub removed_by: Actor,
+}
+
+/// Every request in the employer's organization is refused until it is reinstated; its data
+/// stays as it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuspendEmployer {
+    pub employer_id: Uuid,
+    pub reason: String,
+    pub suspended_by: Actor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReinstateEmployer {
+    pub employer_id: Uuid,
+    pub reinstated_by: Actor,
+}
 
 /// What an API key may do: the enterprise API's three capabilities.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -133,6 +216,28 @@ pub enum EmployerEvent {
         employer_id: Uuid,
         key_id: Uuid,
     },
+    MemberInvited {
+        employer_id: Uuid,
+        invitation_id: Uuid,
+        role: MemberRole,
+    },
+    MemberJoined {
+        employer_id: Uuid,
+        invitation_id: Uuid,
+        account_id: Uuid,
+        role: MemberRole,
+    },
+    MemberRemoved {
+        employer_id: Uuid,
+        account_id: Uuid,
+    },
+    EmployerSuspended {
+        employer_id: Uuid,
+        reason: String,
+    },
+    EmployerReinstated {
+        employer_id: Uuid,
+    },
 }
 
 crate::domain_event!(EmployerEvent {
@@ -140,6 +245,11 @@ crate::domain_event!(EmployerEvent {
     EmployerProfileUpdated,
     ApiKeyCreated,
     ApiKeyRevoked,
+    MemberInvited,
+    MemberJoined,
+    MemberRemoved,
+    EmployerSuspended,
+    EmployerReinstated,
 });
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +260,14 @@ pub struct Employer {
     /// Every key created, and whether it is still good.
     #[serde(default)]
     pub api_keys: std::collections::BTreeMap<Uuid, bool>,
+    /// Invitations sent, with the role each offers and whether it was accepted.
+    #[serde(default)]
+    pub invitations: std::collections::BTreeMap<Uuid, (MemberRole, bool)>,
+    /// Members other than the first owner, by account.
+    #[serde(default)]
+    pub members: std::collections::BTreeMap<Uuid, MemberRole>,
+    #[serde(default)]
+    pub suspended: bool,
 }
 
 impl Employer {
@@ -269,6 +387,106 @@ impl Aggregate for Employer {
                 };
                 sink.write(event, self).await;
             }
+            EmployerCommand::InviteMember(cmd) => {
+                if !self.registered {
+                    return Err(DomainError::EmployerNotFound {
+                        employer_id: cmd.employer_id,
+                    });
+                }
+                if !cmd.invited_by.may(Write::ManageMembers, cmd.employer_id) {
+                    return Err(DomainError::forbidden(
+                        cmd.invited_by,
+                        "employer",
+                        cmd.employer_id,
+                    ));
+                }
+                if self.invitations.contains_key(&cmd.invitation_id) {
+                    return Err(DomainError::AlreadyExists {
+                        what: "invitation",
+                        id: cmd.invitation_id,
+                    });
+                }
+                let event = EmployerEvent::MemberInvited {
+                    employer_id: cmd.employer_id,
+                    invitation_id: cmd.invitation_id,
+                    role: cmd.role,
+                };
+                sink.write(event, self).await;
+            }
+            EmployerCommand::JoinOrganization(cmd) => {
+                let Some((role, false)) = self.invitations.get(&cmd.invitation_id).copied() else {
+                    return Err(DomainError::InvitationNotFound {
+                        invitation_id: cmd.invitation_id,
+                    });
+                };
+                if cmd.account_id == cmd.employer_id || self.members.contains_key(&cmd.account_id) {
+                    return Err(DomainError::AlreadyMember {
+                        account_id: cmd.account_id,
+                    });
+                }
+                let event = EmployerEvent::MemberJoined {
+                    employer_id: cmd.employer_id,
+                    invitation_id: cmd.invitation_id,
+                    account_id: cmd.account_id,
+                    role,
+                };
+                sink.write(event, self).await;
+            }
+            EmployerCommand::RemoveMember(cmd) => {
+                if !cmd.removed_by.may(Write::ManageMembers, cmd.employer_id) {
+                    return Err(DomainError::forbidden(
+                        cmd.removed_by,
+                        "employer",
+                        cmd.employer_id,
+                    ));
+                }
+                if self.members.contains_key(&cmd.account_id) {
+                    let event = EmployerEvent::MemberRemoved {
+                        employer_id: cmd.employer_id,
+                        account_id: cmd.account_id,
+                    };
+                    sink.write(event, self).await;
+                }
+            }
+            EmployerCommand::SuspendEmployer(cmd) => {
+                if !self.registered {
+                    return Err(DomainError::EmployerNotFound {
+                        employer_id: cmd.employer_id,
+                    });
+                }
+                if !cmd.suspended_by.may(Write::SuspendTenant, cmd.employer_id) {
+                    return Err(DomainError::forbidden(
+                        cmd.suspended_by,
+                        "employer",
+                        cmd.employer_id,
+                    ));
+                }
+                Validator::default()
+                    .text("reason", &cmd.reason, 500)
+                    .finish()?;
+                if !self.suspended {
+                    let event = EmployerEvent::EmployerSuspended {
+                        employer_id: cmd.employer_id,
+                        reason: cmd.reason.trim().to_owned(),
+                    };
+                    sink.write(event, self).await;
+                }
+            }
+            EmployerCommand::ReinstateEmployer(cmd) => {
+                if !cmd.reinstated_by.may(Write::SuspendTenant, cmd.employer_id) {
+                    return Err(DomainError::forbidden(
+                        cmd.reinstated_by,
+                        "employer",
+                        cmd.employer_id,
+                    ));
+                }
+                if self.suspended {
+                    let event = EmployerEvent::EmployerReinstated {
+                        employer_id: cmd.employer_id,
+                    };
+                    sink.write(event, self).await;
+                }
+            }
             EmployerCommand::RevokeApiKey(cmd) => {
                 self.require(cmd.employer_id, cmd.revoked_by)?;
                 match self.api_keys.get(&cmd.key_id) {
@@ -295,6 +513,27 @@ impl Aggregate for Employer {
             EmployerEvent::ApiKeyRevoked { key_id, .. } => {
                 self.api_keys.insert(key_id, false);
             }
+            EmployerEvent::MemberInvited {
+                invitation_id,
+                role,
+                ..
+            } => {
+                self.invitations.insert(invitation_id, (role, false));
+            }
+            EmployerEvent::MemberJoined {
+                invitation_id,
+                account_id,
+                role,
+                ..
+            } => {
+                self.invitations.insert(invitation_id, (role, true));
+                self.members.insert(account_id, role);
+            }
+            EmployerEvent::MemberRemoved { account_id, .. } => {
+                self.members.remove(&account_id);
+            }
+            EmployerEvent::EmployerSuspended { .. } => self.suspended = true,
+            EmployerEvent::EmployerReinstated { .. } => self.suspended = false,
             EmployerEvent::EmployerRegistered { name, .. } => {
                 self.registered = true;
                 self.name = name;
@@ -508,5 +747,80 @@ mod tests {
             .then_expect_error(DomainError::ApiKeyNotFound {
                 key_id: Uuid::from_u128(71),
             });
+    }
+
+    #[test]
+    fn an_invitation_is_accepted_once_with_the_role_it_offers() {
+        let acme = Actor::new(Uuid::from_u128(7), crate::Role::Employer);
+        let invited = EmployerEvent::MemberInvited {
+            employer_id: Uuid::from_u128(7),
+            invitation_id: Uuid::from_u128(80),
+            role: MemberRole::Viewer,
+        };
+        EmployerTest::with(())
+            .given(vec![registered()])
+            .when(EmployerCommand::InviteMember(InviteMember {
+                employer_id: Uuid::from_u128(7),
+                invitation_id: Uuid::from_u128(80),
+                role: MemberRole::Viewer,
+                invited_by: acme,
+            }))
+            .then_expect_events(vec![invited.clone()]);
+        let join = |account: u128| {
+            EmployerCommand::JoinOrganization(JoinOrganization {
+                employer_id: Uuid::from_u128(7),
+                invitation_id: Uuid::from_u128(80),
+                account_id: Uuid::from_u128(account),
+            })
+        };
+        let joined = EmployerEvent::MemberJoined {
+            employer_id: Uuid::from_u128(7),
+            invitation_id: Uuid::from_u128(80),
+            account_id: Uuid::from_u128(90),
+            role: MemberRole::Viewer,
+        };
+        EmployerTest::with(())
+            .given(vec![registered(), invited.clone()])
+            .when(join(90))
+            .then_expect_events(vec![joined.clone()]);
+        EmployerTest::with(())
+            .given(vec![registered(), invited, joined])
+            .when(join(91))
+            .then_expect_error(DomainError::InvitationNotFound {
+                invitation_id: Uuid::from_u128(80),
+            });
+    }
+
+    #[test]
+    fn only_the_platform_suspends_and_a_suspension_is_recorded_once() {
+        let suspend = |by: Actor| {
+            EmployerCommand::SuspendEmployer(SuspendEmployer {
+                employer_id: Uuid::from_u128(7),
+                reason: "unpaid".into(),
+                suspended_by: by,
+            })
+        };
+        let acme = Actor::new(Uuid::from_u128(7), crate::Role::Employer);
+        let result = EmployerTest::with(())
+            .given(vec![registered()])
+            .when(suspend(acme))
+            .inspect_result();
+        assert!(
+            matches!(result, Err(DomainError::Forbidden { .. })),
+            "{result:?}"
+        );
+        let admin = Actor::new(Uuid::from_u128(1), crate::Role::Admin);
+        let suspended = EmployerEvent::EmployerSuspended {
+            employer_id: Uuid::from_u128(7),
+            reason: "unpaid".into(),
+        };
+        EmployerTest::with(())
+            .given(vec![registered()])
+            .when(suspend(admin))
+            .then_expect_events(vec![suspended.clone()]);
+        EmployerTest::with(())
+            .given(vec![registered(), suspended])
+            .when(suspend(admin))
+            .then_expect_events(vec![]);
     }
 }

@@ -89,6 +89,10 @@ pub enum DomainError {
     Unmatched,
     #[error("the {what} {id} already exists")]
     AlreadyExists { what: &'static str, id: Uuid },
+    #[error("invitation {invitation_id} does not exist or was already accepted")]
+    InvitationNotFound { invitation_id: Uuid },
+    #[error("account {account_id} is already a member")]
+    AlreadyMember { account_id: Uuid },
     #[error("API key {key_id} does not exist")]
     ApiKeyNotFound { key_id: Uuid },
     #[error("account {account_id} is already open")]

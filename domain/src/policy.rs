@@ -39,6 +39,8 @@ pub enum Write {
     ReadMessages,
     Unmatch,
     ManageApiKeys,
+    ManageMembers,
+    SuspendTenant,
 }
 
 /// Whose resource a write changes.
@@ -57,7 +59,7 @@ pub enum Owner {
 }
 
 impl Write {
-    pub const ALL: [Write; 24] = [
+    pub const ALL: [Write; 26] = [
         Write::RegisterCandidate,
         Write::UpdateCandidateProfile,
         Write::ValidateCandidate,
@@ -82,6 +84,8 @@ impl Write {
         Write::ReadMessages,
         Write::Unmatch,
         Write::ManageApiKeys,
+        Write::ManageMembers,
+        Write::SuspendTenant,
     ];
 
     pub fn owner(self) -> Owner {
@@ -101,12 +105,14 @@ impl Write {
             | Write::CloseJob
             | Write::SwipeCandidate
             | Write::ChangeApplicationStatus
-            | Write::ManageApiKeys => Owner::Employer,
+            | Write::ManageApiKeys
+            | Write::ManageMembers => Owner::Employer,
             Write::ValidateCandidate
             | Write::ImportJobs
             | Write::GrantCredits
             | Write::RefundCredits
-            | Write::RecordDocumentOutcome => Owner::Platform,
+            | Write::RecordDocumentOutcome
+            | Write::SuspendTenant => Owner::Platform,
             Write::PostMessage | Write::ReadMessages | Write::Unmatch => Owner::EitherParty,
         }
     }

@@ -16,6 +16,8 @@ pub fn topic(prefix: &str, aggregate_type: &str) -> String {
 pub mod metadata {
     pub const ACTOR_SUBJECT: &str = "actor_subject";
     pub const ACTOR_ROLE: &str = "actor_role";
+    /// The member account that acted for an organization (the actor), when one did.
+    pub const ACTOR_MEMBER: &str = "actor_member";
     pub const CORRELATION_ID: &str = "correlation_id";
     pub const CAUSATION_ID: &str = "causation_id";
     pub const REQUEST_ID: &str = "request_id";

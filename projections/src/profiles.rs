@@ -130,8 +130,14 @@ impl Projection for ProfilesProjector {
                         .execute(tx)
                         .await?;
                 }
-                // Keys are the write side's: no profile shows them.
-                EmployerEvent::ApiKeyCreated { .. } | EmployerEvent::ApiKeyRevoked { .. } => {}
+                // Keys, members and suspensions are the write side's: no profile shows them.
+                EmployerEvent::ApiKeyCreated { .. }
+                | EmployerEvent::ApiKeyRevoked { .. }
+                | EmployerEvent::MemberInvited { .. }
+                | EmployerEvent::MemberJoined { .. }
+                | EmployerEvent::MemberRemoved { .. }
+                | EmployerEvent::EmployerSuspended { .. }
+                | EmployerEvent::EmployerReinstated { .. } => {}
             }
         }
         Ok(())

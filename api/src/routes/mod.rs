@@ -18,6 +18,7 @@ pub mod matches;
 pub mod notifications;
 pub mod openapi;
 pub mod operations;
+pub mod organizations;
 pub mod payments;
 pub mod wallets;
 

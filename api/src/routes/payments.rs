@@ -202,6 +202,7 @@ async fn webhook(
             .to_owned(),
         correlation_id: session.id.clone(),
         causation_id: event.id.clone(),
+        member: None,
     };
     let command = PurchaseCredits {
         wallet_id,

@@ -159,6 +159,11 @@ impl Accounts {
         }
     }
 
+    /// Where the links in emails point.
+    pub(crate) fn link_base(&self) -> &str {
+        self.policy.link_base.trim_end_matches('/')
+    }
+
     pub(crate) fn set_policy(&mut self, policy: AccountPolicy) {
         self.policy = policy;
     }

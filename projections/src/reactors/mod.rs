@@ -154,6 +154,7 @@ pub(crate) fn context_for(event: &PublishedEvent, reactor: uuid::Uuid) -> comman
         event.aggregate_type, event.aggregate_id, event.sequence
     );
     commands::CommandContext {
+        member: None,
         actor: domain::Actor::system(reactor),
         request_id: event
             .metadata

@@ -14,6 +14,7 @@ mod embeddings;
 mod faults;
 mod gap_free;
 mod matching;
+mod organizations;
 mod privacy;
 mod profiles_and_applications;
 mod real_time;

@@ -1,0 +1,182 @@
+//! An employer's organization: invitations by email, the members who accepted them, and the
+//! suspension of the organization as a tenant (by an admin).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use commands::organizations::Member;
+use domain::employer::{
+    InviteMember, MemberRole, ReinstateEmployer, RemoveMember, SuspendEmployer,
+};
+use domain::{Role, Write};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::{Caller, Json, Path};
+use crate::position::Written;
+use crate::read_policy::{self, Parties, Read};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/employers/{employer_id}/invitations", post(invite))
+        .route("/employers/{employer_id}/members", get(members))
+        .route(
+            "/employers/{employer_id}/members/{account_id}",
+            delete(remove),
+        )
+        .route("/invitations/accept", post(accept))
+        .route(
+            "/admin/employers/{employer_id}/suspension",
+            post(suspend).delete(reinstate),
+        )
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    email: String,
+    role: MemberRole,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(employer_id): Path<Uuid>,
+    Json(body): Json<InviteBody>,
+) -> Result<(StatusCode, axum::Json<Written>), ApiError> {
+    super::authorize(caller.actor, Write::ManageMembers, employer_id)?;
+    let command = InviteMember {
+        employer_id,
+        invitation_id: Uuid::now_v7(),
+        role: body.role,
+        invited_by: caller.actor,
+    };
+    let committed = state
+        .commands
+        .invite_member(&caller.context, command, &body.email)
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(committed.into())))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcceptBody {
+    token: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Joined {
+    employer_id: Uuid,
+    role: MemberRole,
+    position: String,
+}
+
+/// An employer account accepts an invitation it was sent; it then acts for the organization
+/// with `X-Organization`.
+async fn accept(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<AcceptBody>,
+) -> Result<axum::Json<Joined>, ApiError> {
+    if caller.actor.role != Role::Employer || caller.context.member.is_some() {
+        return Err(ApiError::forbidden(
+            "an invitation is accepted by an employer account, in its own name",
+        ));
+    }
+    let (employer_id, role, committed) = state
+        .commands
+        .accept_invitation(&caller.context, &body.token, caller.actor)
+        .await?
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                ErrorCode::InvalidLink,
+                "the invitation is not valid, was already accepted or has expired",
+            )
+        })?;
+    let written: Written = committed.into();
+    Ok(axum::Json(Joined {
+        employer_id,
+        role,
+        position: written.position,
+    }))
+}
+
+#[derive(Debug, Serialize)]
+struct Members {
+    members: Vec<Member>,
+}
+
+async fn members(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(employer_id): Path<Uuid>,
+) -> Result<axum::Json<Members>, ApiError> {
+    read_policy::may_read(caller.actor, Read::ApiKeys, Parties::employer(employer_id))?;
+    let members = state.commands.members(employer_id).await?;
+    Ok(axum::Json(Members { members }))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((employer_id, account_id)): Path<(Uuid, Uuid)>,
+) -> Result<StatusCode, ApiError> {
+    super::authorize(caller.actor, Write::ManageMembers, employer_id)?;
+    let command = RemoveMember {
+        employer_id,
+        account_id,
+        removed_by: caller.actor,
+    };
+    state
+        .commands
+        .remove_member(&caller.context, command)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuspendBody {
+    reason: String,
+}
+
+async fn suspend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(employer_id): Path<Uuid>,
+    Json(body): Json<SuspendBody>,
+) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::SuspendTenant, employer_id)?;
+    let command = SuspendEmployer {
+        employer_id,
+        reason: body.reason,
+        suspended_by: caller.actor,
+    };
+    let committed = state
+        .commands
+        .suspend_employer(&caller.context, command)
+        .await?;
+    state.suspensions.changed();
+    Ok(axum::Json(committed.into()))
+}
+
+async fn reinstate(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(employer_id): Path<Uuid>,
+) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::SuspendTenant, employer_id)?;
+    let command = ReinstateEmployer {
+        employer_id,
+        reinstated_by: caller.actor,
+    };
+    let committed = state
+        .commands
+        .reinstate_employer(&caller.context, command)
+        .await?;
+    state.suspensions.changed();
+    Ok(axum::Json(committed.into()))
+}
