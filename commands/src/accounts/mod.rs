@@ -323,25 +323,24 @@ impl Accounts {
         account_id: Uuid,
     ) -> Result<(), AuthError> {
         let until = Utc::now() + self.policy.lockout_for;
-        let locked: Option<i32> = sqlx::query_scalar(
+        // One statement counts the failure and, at the threshold, locks and starts over, so
+        // concurrent failures are each counted once.
+        let locked: bool = sqlx::query_scalar(
             "UPDATE account_credential SET \
-               failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 ELSE failed_attempts + 1 END, \
-               locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 ELSE locked_until END \
-             WHERE account_id = $1 AND failed_attempts + 1 >= $2 RETURNING $2::integer",
+               failed_attempts = CASE WHEN failed_attempts + 1 >= $2 THEN 0 \
+                                      ELSE failed_attempts + 1 END, \
+               locked_until = CASE WHEN failed_attempts + 1 >= $2 THEN $3 \
+                                   ELSE locked_until END \
+             WHERE account_id = $1 \
+             RETURNING locked_until IS NOT DISTINCT FROM $3",
         )
         .bind(account_id)
         .bind(i32::try_from(self.policy.lockout_after).unwrap_or(i32::MAX))
         .bind(until)
         .fetch_optional(&self.pool)
-        .await?;
-        if locked.is_none() {
-            sqlx::query(
-                "UPDATE account_credential SET failed_attempts = failed_attempts + 1 \
-                 WHERE account_id = $1",
-            )
-            .bind(account_id)
-            .execute(&self.pool)
-            .await?;
+        .await?
+        .unwrap_or(false);
+        if !locked {
             return Ok(());
         }
         let command = AccountCommand::LockAccount(LockAccount {
