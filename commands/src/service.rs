@@ -450,6 +450,8 @@ impl CommandService {
             );
         }
         self.keyring.erase(cmd.candidate_id).await?;
+        // The account's address is kept in clear to sign in with: it goes with the key.
+        self.accounts.forget(cmd.candidate_id).await?;
         self.candidates
             .execute(&id, CandidateCommand::EraseCandidate(cmd), ctx)
             .await

@@ -542,6 +542,27 @@ impl Accounts {
         Ok(account_id)
     }
 
+    /// Deletes what the write side keeps in clear about an erased person's account: the
+    /// sign-in address and password hash, sessions, links and unsent mail. The account's
+    /// events stay, their address sealed with the erased key.
+    pub(crate) async fn forget(&self, account_id: Uuid) -> Result<(), Error> {
+        let mut tx = self.pool.begin().await?;
+        for table in [
+            "account_credential",
+            "refresh_token",
+            "account_link",
+            "email_outbox",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                .bind(account_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        lock(&self.known).remove(&account_id);
+        Ok(())
+    }
+
     /// The account as its holder sees it; `None` when the subject has no account (a token
     /// minted by `hirestream token`).
     pub async fn view(&self, account_id: Uuid) -> Result<Option<AccountView>, AuthError> {

@@ -505,3 +505,65 @@ async fn an_identity_providers_tokens_are_accepted_and_forgeries_refused() {
     app.stop().await;
     env.cleanup().await;
 }
+
+#[tokio::test]
+async fn erasing_a_candidate_forgets_the_address_and_password_of_its_account() {
+    let env = TestEnv::new().await;
+    let app = env.start_api().await;
+    let registered = call(
+        &app,
+        "/auth/register",
+        json!({"email": "erin@example.com", "password": PASSWORD, "role": "candidate"}),
+    )
+    .await
+    .expect(201);
+    let (id, access) = (
+        text(&registered, "account_id"),
+        text(&registered, "access_token"),
+    );
+    app.send(
+        Method::POST,
+        "/candidates",
+        Some(&access),
+        Some(json!({"name": "Erin", "email": "erin@example.com"})),
+    )
+    .await
+    .expect(201);
+    app.send(
+        Method::DELETE,
+        &format!("/candidates/{id}"),
+        Some(&access),
+        None,
+    )
+    .await
+    .expect(200);
+
+    call(
+        &app,
+        "/auth/token",
+        json!({"email": "erin@example.com", "password": PASSWORD}),
+    )
+    .await
+    .expect_error(401, "invalid_credentials");
+    call(
+        &app,
+        "/auth/refresh",
+        json!({ "refresh_token": text(&registered, "refresh_token") }),
+    )
+    .await
+    .expect_error(401, "invalid_refresh_token");
+    let left: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM account_credential WHERE email = 'erin@example.com') \
+              + (SELECT count(*) FROM email_outbox WHERE recipient = 'erin@example.com')",
+    )
+    .fetch_one(&env.pool)
+    .await
+    .expect("count");
+    assert_eq!(left, 0);
+    // The account's history stays, its address unreadable.
+    let account = me(&app, &access).await.expect(200);
+    assert_eq!(account["email"], Value::Null, "{account}");
+
+    app.stop().await;
+    env.cleanup().await;
+}

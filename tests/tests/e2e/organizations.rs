@@ -238,7 +238,8 @@ async fn members_act_for_their_organization_within_their_roles_until_it_is_suspe
     call(&app, Method::GET, "/jobs", &other, None, None)
         .await
         .expect(200);
-    app.get(&admin, &format!("/jobs/{job_id}"))
+    let position = text(&posted, "position");
+    app.get_after(&admin, &format!("/jobs/{job_id}"), &position)
         .await
         .expect(200);
 
@@ -249,7 +250,7 @@ async fn members_act_for_their_organization_within_their_roles_until_it_is_suspe
     let job = call(
         &app,
         Method::GET,
-        &format!("/jobs/{job_id}"),
+        &format!("/jobs/{job_id}?after={position}"),
         &recruiter,
         org,
         None,
