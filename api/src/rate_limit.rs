@@ -88,7 +88,10 @@ pub async fn limit(State(limiter): State<RateLimiter>, request: Request, next: N
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         // An API key has a limit of its own, applied when it is looked up.
-        .filter(|value| !value.starts_with(&format!("Bearer {}", commands::api_keys::KEY_PREFIX)))
+        .filter(|value| {
+            let token = value.get(7..).unwrap_or_default();
+            !token.starts_with(commands::api_keys::KEY_PREFIX)
+        })
         .or_else(peer);
     if let Some(caller) = caller {
         if let Err(wait) = limiter.take(&caller, Instant::now()) {

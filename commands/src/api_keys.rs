@@ -53,7 +53,7 @@ impl CommandService {
         &self,
         ctx: &CommandContext,
         cmd: CreateApiKey,
-    ) -> Result<(Committed, String), Error> {
+    ) -> Result<(Committed, String, DateTime<Utc>), Error> {
         let (secret, _) = secrets::generate().map_err(|e| Error::Store(Box::new(e)))?;
         let key = format!("{KEY_PREFIX}{secret}");
         let row = cmd.clone();
@@ -68,9 +68,9 @@ impl CommandService {
         let mut scopes: Vec<&str> = row.scopes.iter().map(|s| s.as_str()).collect();
         scopes.sort_unstable();
         scopes.dedup();
-        sqlx::query(
+        let created_at = sqlx::query_scalar(
             "INSERT INTO api_key (key_id, employer_id, name, scopes, requests_per_second, \
-             secret_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             secret_hash, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING created_at",
         )
         .bind(row.key_id)
         .bind(row.employer_id)
@@ -79,9 +79,9 @@ impl CommandService {
         .bind(i32::try_from(row.requests_per_second).unwrap_or(i32::MAX))
         .bind(secrets::digest(&key))
         .bind(row.created_by.subject)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok((committed, key))
+        Ok((committed, key, created_at))
     }
 
     pub async fn revoke_api_key(

@@ -66,27 +66,24 @@ async fn create(
         created_by: caller.actor,
     };
     let (key_id, rate) = (command.key_id, command.requests_per_second);
-    let (committed, key) = state
+    let name = command.name.trim().to_owned();
+    let mut scopes = command.scopes.clone();
+    scopes.sort_by_key(|scope| scope.as_str());
+    scopes.dedup();
+    let (committed, key, created_at) = state
         .commands
         .create_api_key(&caller.context, command)
         .await?;
-    let view = state
-        .commands
-        .api_keys(employer_id)
-        .await?
-        .into_iter()
-        .find(|k| k.key_id == key_id)
-        .ok_or_else(|| ApiError::not_found(format!("API key {key_id} does not exist")))?;
     let written: crate::position::Written = committed.into();
     Ok((
         StatusCode::CREATED,
         axum::Json(Created {
             key_id,
             key,
-            name: view.name,
-            scopes: view.scopes.iter().filter_map(|s| s.parse().ok()).collect(),
+            name,
+            scopes,
             requests_per_second: rate,
-            created_at: view.created_at,
+            created_at,
             position: written.position,
         }),
     ))
