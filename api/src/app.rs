@@ -52,13 +52,15 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::docs::router())
         .merge(routes::operations::router())
         .merge(routes::conversations::router())
-        .merge(routes::notifications::router());
+        .merge(routes::notifications::router())
+        .merge(crate::metrics::router());
     if let Some(limit) = limits.rate_limit {
         routes = routes.layer(middleware::from_fn_with_state(
             RateLimiter::new(limit),
             rate_limit::limit,
         ));
     }
+    let routes = routes.layer(middleware::from_fn(crate::metrics::track));
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod consumer;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod organizations;
 pub mod position;
 pub mod process;

@@ -15,7 +15,7 @@ use commands::privacy::MasterKeys;
 use commands::providers::local::LocalWriter;
 use commands::providers::openai::{OpenAiConfig, OpenAiWriter};
 use commands::providers::DocumentWriter;
-use commands::relay::{KafkaConfig, Relay, RelayConfig};
+use commands::relay::{KafkaClient, KafkaConfig, Relay, RelayConfig};
 use commands::CommandService;
 use futures::FutureExt as _;
 use projections::applications::ApplicationsProjector;
@@ -31,6 +31,7 @@ use projections::profiles::ProfilesProjector;
 use projections::progress::Progress;
 use projections::reactors::{DocumentRefunds, DocumentWorker, Reactor, RetryPolicy};
 use projections::rebuild::{RebuildHandle, RebuildProgress};
+#[cfg(feature = "embedded-index")]
 use projections::vectors::edge::EdgeIndex;
 use projections::vectors::server::ServerIndex;
 use projections::vectors::VectorIndex;
@@ -91,9 +92,16 @@ pub enum StartError {
 #[error("{0} failed")]
 pub struct PartFailed(pub String);
 
+pub fn kafka_client(settings: &Settings) -> KafkaClient {
+    KafkaClient {
+        brokers: settings.kafka.brokers.clone(),
+        properties: settings.kafka.properties.clone(),
+    }
+}
+
 pub fn kafka_config(settings: &Settings) -> KafkaConfig {
     KafkaConfig {
-        brokers: settings.kafka.brokers.clone(),
+        client: kafka_client(settings),
         topic_prefix: settings.kafka.topic_prefix.clone(),
         partitions: settings.kafka.partitions,
         replication_factor: settings.kafka.replication_factor,
@@ -114,7 +122,7 @@ pub fn relay_config(settings: &Settings) -> RelayConfig {
 pub fn projector_config(settings: &Settings) -> ProjectorConfig {
     ProjectorConfig {
         stall_after: Duration::from_millis(settings.projector.stall_after_ms),
-        brokers: settings.kafka.brokers.clone(),
+        kafka: kafka_client(settings),
         topic_prefix: settings.kafka.topic_prefix.clone(),
         batch_size: settings.projector.batch_size,
         retry_backoff: Duration::from_millis(settings.projector.retry_backoff_ms),
@@ -253,10 +261,7 @@ impl Matching {
         let m = &settings.matching;
         let dimensions = model.dimensions();
         let index: Arc<dyn VectorIndex> = if m.qdrant_url.is_empty() {
-            Arc::new(EdgeIndex::open(
-                std::path::Path::new(&m.data_dir),
-                dimensions,
-            )?)
+            embedded_index(&m.data_dir, dimensions)?
         } else {
             let api_key = Some(m.qdrant_api_key.expose().to_owned()).filter(|k| !k.is_empty());
             Arc::new(
@@ -270,6 +275,31 @@ impl Matching {
             model,
         })
     }
+}
+
+#[cfg(feature = "embedded-index")]
+fn embedded_index(
+    dir: &str,
+    dimensions: usize,
+) -> Result<Arc<dyn VectorIndex>, projections::Error> {
+    Ok(Arc::new(EdgeIndex::open(
+        std::path::Path::new(dir),
+        dimensions,
+    )?))
+}
+
+#[cfg(not(feature = "embedded-index"))]
+fn embedded_index(
+    dir: &str,
+    _dimensions: usize,
+) -> Result<Arc<dyn VectorIndex>, projections::Error> {
+    Err(projections::vectors::IndexError::Open {
+        path: dir.to_owned(),
+        reason: "this binary is built without the embedded engine (feature embedded-index): \
+                 set QDRANT_URL to a Qdrant server"
+            .into(),
+    }
+    .into())
 }
 
 pub fn matching_config(settings: &Settings) -> MatchingConfig {
@@ -604,6 +634,22 @@ pub async fn start(
     };
     let mut tasks = JoinSet::new();
     let mut addr = None;
+    crate::metrics::handle();
+    tasks.spawn(crate::metrics::upkeep(shutdown.clone()).map(Ok));
+    let metrics_addr = &settings.telemetry.metrics_addr;
+    if !parts.api && !metrics_addr.is_empty() {
+        let listener = bind(metrics_addr).await?;
+        tracing::info!(addr = %metrics_addr, "serving /metrics");
+        let shutdown = shutdown.clone();
+        tasks.spawn(async move {
+            crate::metrics::serve(listener, shutdown)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "metrics server failed");
+                    PartFailed("the metrics server".into())
+                })
+        });
+    }
     let health = Health::default();
     let handles: std::collections::BTreeMap<&'static str, RebuildHandle> = parts
         .projectors

@@ -2,6 +2,7 @@
 //! then `HIRESTREAM_*` environment variables (`HIRESTREAM_DATABASE__URL` sets
 //! `database.url`). Every default works on a developer machine running `scripts/services`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub struct Settings {
     pub matching: MatchingSettings,
     pub imports: ImportSettings,
     pub log: LogSettings,
+    pub telemetry: TelemetrySettings,
 }
 
 /// Where `POST /admin/imports` and `hirestream import` may fetch feeds from.
@@ -72,6 +74,11 @@ pub struct KafkaSettings {
     pub partitions: i32,
     pub replication_factor: i32,
     pub message_timeout_ms: u64,
+    /// Any other librdkafka property, set on every client: `security.protocol`,
+    /// `sasl.mechanism`, `ssl.ca.location`... (`HIRESTREAM_KAFKA__PROPERTIES__SASL__MECHANISM`
+    /// in the environment, where `__` stands for each dot).
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -269,6 +276,20 @@ pub struct LlmSettings {
     pub output_micros_per_1k: i64,
 }
 
+/// Metrics and traces.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// Where a process without an API serves `/metrics` (`0.0.0.0:9464`); empty: nowhere. A
+    /// process with an API serves it on the API's address.
+    pub metrics_addr: String,
+    /// An OpenTelemetry collector's OTLP/gRPC endpoint (`http://127.0.0.1:4317`) that traces
+    /// are exported to; empty: `OTEL_EXPORTER_OTLP_ENDPOINT` if set, else no export.
+    pub otlp_endpoint: String,
+    /// The `service.name` of exported spans.
+    pub service_name: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LlmProvider {
@@ -365,6 +386,7 @@ impl Default for Settings {
                 partitions: 3,
                 replication_factor: 1,
                 message_timeout_ms: 30_000,
+                properties: BTreeMap::new(),
             },
             http: HttpSettings {
                 addr: "127.0.0.1:8080".into(),
@@ -457,6 +479,11 @@ impl Default for Settings {
                 format: LogFormat::Text,
                 // The embedded vector engine warns about process-wide flags it never needs.
                 filter: "info,qdrant_edge=error".into(),
+            },
+            telemetry: TelemetrySettings {
+                metrics_addr: String::new(),
+                otlp_endpoint: String::new(),
+                service_name: "hirestream".into(),
             },
         }
     }
@@ -596,6 +623,8 @@ pub struct PublicSecret {
     pub settings: Vec<&'static str>,
 }
 
+const KAFKA_PROPERTIES: &str = "kafka__properties__";
+
 /// Settings live in sections, so their variables have a `__`: `HIRESTREAM_KAFKA__BROKERS`.
 /// Other `HIRESTREAM_*` variables (the scripts' own, `HIRESTREAM_CONFIG`) are not settings.
 fn is_setting_variable(name: &str) -> bool {
@@ -624,6 +653,16 @@ fn merge(base: &mut Value, overlay: Value) {
 /// Sets the setting an environment variable names, parsed as the type of its default.
 fn set_from_env(tree: &mut Value, name: &str, value: String) -> Result<(), SettingsError> {
     let path = name[ENV_PREFIX.len()..].to_ascii_lowercase();
+    // librdkafka's properties are open-ended: `..._PROPERTIES__SASL__MECHANISM` sets
+    // `sasl.mechanism`.
+    if let Some(property) = path.strip_prefix(KAFKA_PROPERTIES) {
+        let properties = &mut tree["kafka"]["properties"];
+        if !properties.is_object() {
+            *properties = Value::Object(Default::default());
+        }
+        properties[property.replace("__", ".")] = Value::String(value);
+        return Ok(());
+    }
     let mut slot = &mut *tree;
     for key in path.split("__") {
         slot = slot
@@ -664,6 +703,45 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn kafka_properties_come_from_the_file_and_from_variables_that_name_them() {
+        let dir =
+            std::env::temp_dir().join(format!("hirestream-settings-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("hirestream.toml");
+        std::fs::write(
+            &file,
+            "[kafka.properties]\n\"security.protocol\" = \"SASL_SSL\"\n\"sasl.mechanism\" = \"PLAIN\"\n",
+        )
+        .expect("write");
+        let settings = Settings::load_from(
+            Some(&file),
+            env(&[
+                (
+                    "HIRESTREAM_KAFKA__PROPERTIES__SASL__MECHANISM",
+                    "SCRAM-SHA-512",
+                ),
+                ("HIRESTREAM_KAFKA__PROPERTIES__SASL__USERNAME", "hirestream"),
+            ]),
+        )
+        .expect("settings");
+        let properties: Vec<(&str, &str)> = settings
+            .kafka
+            .properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            properties,
+            [
+                ("sasl.mechanism", "SCRAM-SHA-512"),
+                ("sasl.username", "hirestream"),
+                ("security.protocol", "SASL_SSL"),
+            ]
+        );
+        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

@@ -12,7 +12,7 @@
 //! lock on the connection it reads and checkpoints with, so if that connection is lost, the
 //! lock is released and the relay cannot record progress it no longer owns.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -35,6 +35,22 @@ use crate::health::PartHealth;
 use crate::wake::EVENTS_CHANNEL;
 use crate::Error;
 
+/// The relay's lag: events committed but not yet published, and the age of the last event
+/// published when it was.
+fn report_lag(events: i64, seconds: f64) {
+    metrics::gauge!("hirestream_relay_lag_events").set(events as f64);
+    metrics::gauge!("hirestream_relay_lag_seconds").set(seconds);
+}
+
+/// Seconds from `at` to now, never negative.
+pub fn seconds_since(at: DateTime<Utc>) -> f64 {
+    (Utc::now() - at)
+        .num_microseconds()
+        .unwrap_or(i64::MAX)
+        .max(0) as f64
+        / 1e6
+}
+
 /// Key of the advisory lock that elects the active relay.
 const RELAY_LOCK_KEY: i64 = 0x6869_7265_7265_6c61; // "hirerela"
 
@@ -51,10 +67,55 @@ pub struct RelayConfig {
     pub retry_backoff: Duration,
 }
 
+/// How every client reaches the brokers: the bootstrap servers, and any other librdkafka
+/// property from the configuration (TLS, SASL, timeouts). A property the spine's guarantees
+/// rest on (idempotence, acknowledgements, offset storage) is set after these and wins.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct KafkaClient {
+    pub brokers: String,
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Shows the properties, with the value of any password or secret left out.
+impl std::fmt::Debug for KafkaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = self.properties.iter().map(|(key, value)| {
+            let secret = key.contains("password") || key.contains("secret");
+            (key, if secret { "<redacted>" } else { value.as_str() })
+        });
+        f.debug_struct("KafkaClient")
+            .field("brokers", &self.brokers)
+            .field("properties", &shown.collect::<BTreeMap<_, _>>())
+            .finish()
+    }
+}
+
+impl KafkaClient {
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            properties: BTreeMap::new(),
+        }
+    }
+
+    /// A client configuration with the brokers and the configured properties set, for
+    /// producers, consumers and admins.
+    pub fn config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS);
+        for (key, value) in &self.properties {
+            config.set(key, value);
+        }
+        config
+    }
+}
+
 /// Where the topics live and how they are created.
 #[derive(Debug, Clone)]
 pub struct KafkaConfig {
-    pub brokers: String,
+    pub client: KafkaClient,
     pub topic_prefix: String,
     pub partitions: i32,
     pub replication_factor: i32,
@@ -67,13 +128,8 @@ pub struct KafkaConfig {
 pub const RECONNECT_BACKOFF_MAX_MS: &str = "1000";
 
 impl KafkaConfig {
-    /// A client configuration with the brokers set, for producers, consumers and admins.
     pub fn client_config(&self) -> ClientConfig {
-        let mut config = ClientConfig::new();
-        config
-            .set("bootstrap.servers", &self.brokers)
-            .set("reconnect.backoff.max.ms", RECONNECT_BACKOFF_MAX_MS);
-        config
+        self.client.config()
     }
 
     /// Creates the topic of each aggregate type that does not exist yet. Events are kept
@@ -143,6 +199,11 @@ SELECT tx_id::text::bigint AS tx_id, global_position, aggregate_type, aggregate_
 const ANY_UNPUBLISHED: &str = "
 SELECT EXISTS (SELECT 1 FROM events WHERE (tx_id, global_position) > ($1::bigint::text::xid8, $2))";
 
+/// How many events are newer than the checkpoint, counted by position (a rolled-back append
+/// leaves a hole, so this can overcount slightly).
+const EVENTS_BEHIND: &str = "
+SELECT coalesce(max(global_position), $1) - $1 FROM events";
+
 const INSERT_CHECKPOINT: &str =
     "INSERT INTO relay_checkpoint (relay_name) VALUES ($1) ON CONFLICT (relay_name) DO NOTHING";
 
@@ -190,6 +251,7 @@ impl Relay {
                     let error = error_chain(&error);
                     tracing::warn!(%error, "relay stopped, restarting");
                     self.health.stuck(error.clone());
+                    metrics::counter!("hirestream_relay_failures_total").increment(1);
                     self.record_failure(&error).await;
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
@@ -252,6 +314,7 @@ impl Relay {
                 let wait = if pending {
                     Duration::from_millis(5)
                 } else {
+                    report_lag(0, 0.0);
                     self.config.idle_poll
                 };
                 tokio::select! {
@@ -296,6 +359,18 @@ impl Relay {
                 .instrument(batch_span(&self.config.name, &batch))
                 .await?;
             self.health.progressed();
+            metrics::counter!("hirestream_relay_published_total").increment(batch.len() as u64);
+            // A full batch means more are waiting: count them; otherwise the relay is level.
+            let behind = if batch.len() as i64 >= self.config.batch_size {
+                sqlx::query_scalar(EVENTS_BEHIND)
+                    .bind(checkpoint.global_position)
+                    .fetch_one(&mut conn)
+                    .await?
+            } else {
+                0
+            };
+            let age = batch.last().map_or(0.0, |e| seconds_since(e.recorded_at));
+            report_lag(behind, age);
         }
         // Closing the session releases the lock for a standby.
         conn.close().await?;
@@ -462,4 +537,29 @@ fn encode(row: &EventRow) -> Result<(Vec<u8>, OwnedHeaders), Error> {
         })
     });
     Ok((value, headers))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_client_gets_the_configured_properties_and_the_debug_form_hides_secrets() {
+        let client = KafkaClient {
+            brokers: "broker:9093".into(),
+            properties: BTreeMap::from([
+                ("security.protocol".to_owned(), "SASL_SSL".to_owned()),
+                ("sasl.password".to_owned(), "hunter2".to_owned()),
+            ]),
+        };
+        let config = client.config();
+        assert_eq!(config.get("bootstrap.servers"), Some("broker:9093"));
+        assert_eq!(config.get("security.protocol"), Some("SASL_SSL"));
+        assert_eq!(config.get("sasl.password"), Some("hunter2"));
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("SASL_SSL") && !shown.contains("hunter2"),
+            "{shown}"
+        );
+    }
 }

@@ -173,6 +173,28 @@ where
         command: A::Command,
         ctx: &CommandContext,
     ) -> Result<Committed, Error> {
+        let name = domain::Command::name(&command);
+        let result = self.decide_and_append(aggregate_id, command, ctx).await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(Error::Domain(_)) => "refused",
+            Err(Error::Conflict { .. }) => "conflict",
+            Err(_) => "failed",
+        };
+        metrics::counter!(
+            "hirestream_commands_total",
+            "aggregate" => A::TYPE, "command" => name, "outcome" => outcome
+        )
+        .increment(1);
+        result
+    }
+
+    async fn decide_and_append(
+        &self,
+        aggregate_id: &str,
+        command: A::Command,
+        ctx: &CommandContext,
+    ) -> Result<Committed, Error> {
         let metadata = ctx.metadata(&command);
         let turn = self.turn(aggregate_id);
         let _turn = turn.lock().await;
@@ -236,6 +258,8 @@ where
                 }
                 Err(AggregateError::AggregateConflict) if attempt < self.max_attempts => {
                     tracing::debug!(aggregate_id, attempt, "concurrent append, retrying");
+                    metrics::counter!("hirestream_command_conflict_retries_total", "aggregate" => A::TYPE)
+                        .increment(1);
                     // A short, growing pause spreads out writers that collided.
                     tokio::time::sleep(Duration::from_millis(2 * u64::from(attempt))).await;
                 }

@@ -25,7 +25,7 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::types::RDKafkaErrorCode;
-use rdkafka::{ClientConfig, TopicPartitionList};
+use rdkafka::TopicPartitionList;
 use sqlx::{PgConnection, PgPool};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -82,7 +82,7 @@ pub struct ProjectorConfig {
     /// How long a consumer may make no progress while work is pending before it is
     /// replaced.
     pub stall_after: Duration,
-    pub brokers: String,
+    pub kafka: commands::relay::KafkaClient,
     pub topic_prefix: String,
     /// Most messages applied in one transaction.
     pub batch_size: usize,
@@ -334,6 +334,8 @@ impl<P: Projection> Projector<P> {
                     let lag = group_lag(Arc::clone(&consumer), topics).await;
                     if let Some(lag) = lag {
                         self.health.lag(lag);
+                        metrics::gauge!("hirestream_projector_lag_events", "projection" => P::NAME)
+                            .set(lag as f64);
                     }
                     if watchdog.stalled(lag) {
                         let problem = format!(
@@ -483,6 +485,23 @@ impl<P: Projection> Projector<P> {
     }
 
     async fn apply_events_counted(&self, events: &[PublishedEvent]) -> Result<BatchOutcome, Error> {
+        let started = std::time::Instant::now();
+        let outcome = self.apply_events_once(events).await?;
+        let projection = P::NAME;
+        metrics::counter!("hirestream_projector_events_applied_total", "projection" => projection)
+            .increment(outcome.applied as u64);
+        metrics::counter!("hirestream_projector_events_skipped_total", "projection" => projection)
+            .increment(outcome.skipped as u64);
+        metrics::histogram!("hirestream_projector_batch_duration_seconds", "projection" => projection)
+            .record(started.elapsed().as_secs_f64());
+        if let Some(last) = events.last() {
+            metrics::gauge!("hirestream_projector_lag_seconds", "projection" => projection)
+                .set(commands::relay::seconds_since(last.recorded_at));
+        }
+        Ok(outcome)
+    }
+
+    async fn apply_events_once(&self, events: &[PublishedEvent]) -> Result<BatchOutcome, Error> {
         let mut outcome = BatchOutcome::default();
         let mut last_position = 0;
         // Each aggregate of the batch once, in one order, so concurrent batches lock alike.
@@ -719,8 +738,9 @@ pub(crate) fn subscribe(
     group: &str,
     aggregate_types: &[&str],
 ) -> Result<StreamConsumer, Error> {
-    let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &config.brokers)
+    let consumer: StreamConsumer = config
+        .kafka
+        .config()
         .set("group.id", group)
         .set("enable.auto.commit", "true")
         .set("enable.auto.offset.store", "false")

@@ -176,6 +176,7 @@ async fn stream(
         last,
         pending: VecDeque::new(),
         signal,
+        _open: OpenStream::new(),
     };
     let events = futures::stream::unfold(live, |mut live| async move {
         let notification = live.next().await;
@@ -200,6 +201,24 @@ struct Live {
     last: i64,
     pending: VecDeque<NotificationView>,
     signal: tokio::sync::watch::Receiver<()>,
+    _open: OpenStream,
+}
+
+/// Counts the open streams in `hirestream_sse_connections` while it lives.
+#[derive(Debug)]
+struct OpenStream;
+
+impl OpenStream {
+    fn new() -> Self {
+        metrics::gauge!("hirestream_sse_connections").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        metrics::gauge!("hirestream_sse_connections").decrement(1.0);
+    }
 }
 
 impl Live {

@@ -120,7 +120,7 @@ async fn verify_streams(
     let mut previous: Option<(String, String, i64, Vec<u8>)> = None;
     while let Some(row) = rows.try_next().await? {
         report.events += 1;
-        if report.events % 10_000 == 0 {
+        if report.events.is_multiple_of(10_000) {
             progress(report.events);
         }
         let same_stream = previous
@@ -214,7 +214,7 @@ async fn verify_checkpoints(
                 break;
             }
             seen += 1;
-            if seen % 10_000 == 0 {
+            if seen.is_multiple_of(10_000) {
                 progress(report.events + seen);
             }
             leaves.push(merkle::leaf(&row.2));

@@ -48,6 +48,11 @@ impl CachedEmbedder {
         let missing: Vec<usize> = (0..hashes.len())
             .filter(|&i| !known.contains_key(&hashes[i]) && asked.insert(&hashes[i]))
             .collect();
+        let model = self.inner.model().to_owned();
+        metrics::counter!("hirestream_embedding_cache_hits_total", "model" => model.clone())
+            .increment((texts.len() - missing.len()) as u64);
+        metrics::counter!("hirestream_embeddings_computed_total", "model" => model)
+            .increment(missing.len() as u64);
         if !missing.is_empty() {
             let fresh_texts: Vec<String> = missing.iter().map(|&i| texts[i].clone()).collect();
             let fresh = self.inner.embed(&fresh_texts).await?;

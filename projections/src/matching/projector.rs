@@ -342,6 +342,7 @@ mod tests {
 
     use super::*;
     use crate::matching::scratch::{id, ranked, Scratch};
+    #[cfg(feature = "embedded-index")]
     use crate::vectors::edge::EdgeIndex;
     use crate::{Projector, ProjectorConfig};
 
@@ -452,6 +453,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "embedded-index")]
     #[tokio::test]
     async fn scored_pairs_fill_both_feeds_swipes_take_them_out_and_a_closed_job_leaves_all() {
         let db = Scratch::new().await;
@@ -462,7 +464,7 @@ mod tests {
             db.pool.clone(),
             ProjectorConfig {
                 stall_after: Duration::from_secs(60),
-                brokers: String::new(),
+                kafka: commands::relay::KafkaClient::default(),
                 topic_prefix: "unit".into(),
                 batch_size: 100,
                 retry_backoff: Duration::from_millis(10),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use commands::providers::{DocumentWriter, ProviderError};
+use commands::providers::{DocumentWriter, ProviderError, Written};
 use commands::CommandService;
 use cqrs_es::Aggregate;
 use domain::document::{Document, DocumentEvent, DocumentStatus, Generation};
@@ -86,6 +86,7 @@ impl Reaction for DocumentWorker {
         loop {
             attempt += 1;
             let outcome = self.writer.write(&prompt).await;
+            record_call(provider, &outcome);
             match outcome {
                 Ok(written) => {
                     let generation = Generation {
@@ -124,6 +125,32 @@ impl Reaction for DocumentWorker {
             }
         }
     }
+}
+
+/// Counts a provider call: by outcome, and for a success its tokens and cost by model.
+fn record_call(provider: &'static str, outcome: &Result<Written, ProviderError>) {
+    let written = match outcome {
+        Ok(written) => written,
+        Err(error) => {
+            let outcome = if error.is_retryable() {
+                "retryable"
+            } else {
+                "failed"
+            };
+            metrics::counter!("hirestream_llm_calls_total", "provider" => provider, "outcome" => outcome)
+                .increment(1);
+            return;
+        }
+    };
+    metrics::counter!("hirestream_llm_calls_total", "provider" => provider, "outcome" => "ok")
+        .increment(1);
+    let model = written.model.clone();
+    metrics::counter!("hirestream_llm_tokens_total", "provider" => provider, "model" => model.clone(), "kind" => "input")
+        .increment(written.input_tokens.max(0) as u64);
+    metrics::counter!("hirestream_llm_tokens_total", "provider" => provider, "model" => model.clone(), "kind" => "output")
+        .increment(written.output_tokens.max(0) as u64);
+    metrics::counter!("hirestream_llm_cost_microdollars_total", "provider" => provider, "model" => model)
+        .increment(written.cost_micros.max(0) as u64);
 }
 
 #[cfg(test)]

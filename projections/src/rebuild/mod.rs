@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use domain::published::{topic, PublishedEvent};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::KafkaError;
-use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use sqlx::types::Json;
 use tokio_util::sync::CancellationToken;
 
@@ -178,8 +178,10 @@ impl<P: Projection> Projector<P> {
     /// of the projection's topics.
     async fn handover_offsets(&self) -> Result<(BaseConsumer, TopicPartitionList), Error> {
         let group = self.group().await?;
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &self.config().brokers)
+        let consumer: BaseConsumer = self
+            .config()
+            .kafka
+            .config()
             .set("group.id", &group)
             .set("enable.auto.commit", "false")
             .create()?;

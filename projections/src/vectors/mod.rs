@@ -1,8 +1,9 @@
 //! The vector index: the embeddings of open jobs and of candidates' profiles, with the
 //! payload the match tables and the job search filter on. One trait, two engines: Qdrant's
-//! engine embedded in the process ([`edge::EdgeIndex`], the default, files in a data
-//! directory) and a Qdrant server ([`server::ServerIndex`]).
+//! engine embedded in the process (`edge::EdgeIndex`, behind the `embedded-index` feature,
+//! the default: files in a data directory) and a Qdrant server ([`server::ServerIndex`]).
 
+#[cfg(feature = "embedded-index")]
 pub mod edge;
 pub mod server;
 
@@ -334,6 +335,7 @@ mod tests {
         assert_eq!(index.count(Collection::Jobs).await.expect("count"), 0);
     }
 
+    #[cfg(feature = "embedded-index")]
     #[tokio::test]
     async fn the_embedded_engine_keeps_the_contract_and_its_points_across_a_reopen() {
         let dir = std::env::temp_dir().join(format!("hirestream-index-{}", Uuid::new_v4()));

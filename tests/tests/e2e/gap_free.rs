@@ -24,7 +24,7 @@ async fn write(pool: sqlx::PgPool, writer: usize) {
         let mut tx = pool.begin().await.expect("begin");
         for (i, aggregate) in aggregates.iter().enumerate() {
             // Each transaction appends one to three events to a third of the aggregates.
-            if (i + round) % 3 != 0 || next[i] > PER_AGGREGATE {
+            if !(i + round).is_multiple_of(3) || next[i] > PER_AGGREGATE {
                 continue;
             }
             let count = (1 + (i + round) as i64 % 3).min(PER_AGGREGATE + 1 - next[i]);

@@ -69,6 +69,36 @@ async fn a_candidate_and_an_employer_who_like_each_other_both_see_the_match() {
         );
     }
 
+    // The same work, counted in the process's metrics.
+    let metrics = app
+        .send(reqwest::Method::GET, "/metrics", None, None)
+        .await
+        .expect(200);
+    let metrics = metrics.as_str().expect("Prometheus text");
+    for (name, labels) in [
+        (
+            "hirestream_commands_total",
+            &["command=\"SwipeCandidate\"", "outcome=\"ok\""][..],
+        ),
+        ("hirestream_relay_published_total", &[]),
+        (
+            "hirestream_projector_events_applied_total",
+            &["projection=\"matches\""],
+        ),
+        (
+            "hirestream_http_requests_total",
+            &["route=\"/matches\"", "status=\"200\""],
+        ),
+        (
+            "hirestream_projector_batch_duration_seconds_count",
+            &["projection=\"matches\""],
+        ),
+    ] {
+        let value = sample(metrics, name, labels)
+            .unwrap_or_else(|| panic!("no {name} {labels:?} in:\n{metrics}"));
+        assert!(value >= 1.0, "{name} {labels:?} = {value}");
+    }
+
     app.stop().await;
     env.cleanup().await;
 }
@@ -103,4 +133,15 @@ async fn simultaneous_likes_make_exactly_one_match() {
 
     app.stop().await;
     env.cleanup().await;
+}
+
+/// The value of the first sample of `name` whose labels include every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|line| {
+            line.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .find(|line| labels.iter().all(|label| line.contains(label)))
+        .and_then(|line| line.rsplit(' ').next()?.parse().ok())
 }
