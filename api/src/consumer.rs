@@ -129,6 +129,18 @@ mod tests {
     }
 
     #[test]
+    fn the_compose_stack_runs_every_consumer() {
+        let compose = include_str!("../../docker-compose.yml");
+        for consumer in Consumer::ALL {
+            let command = format!("command: [\"project\", \"{}\"]", consumer.name());
+            assert!(
+                compose.contains(&command),
+                "docker-compose.yml lacks {command}"
+            );
+        }
+    }
+
+    #[test]
     fn only_the_document_reactors_have_no_read_model() {
         let reactors: Vec<_> = Consumer::ALL
             .into_iter()

@@ -153,7 +153,8 @@ pub trait VectorIndex: Send + Sync + std::fmt::Debug {
     }
 }
 
-/// The filter in Qdrant's JSON filter language, which both engines read.
+/// The filter in Qdrant's JSON filter language, as the embedded engine reads it.
+#[cfg(any(test, feature = "embedded-index"))]
 pub(crate) fn filter_json(filter: &Filter) -> Value {
     let condition = |c: &Condition| match c {
         Condition::Keyword { field, any_of } => {

@@ -597,3 +597,40 @@ async fn a_document_requests_whole_chain_shares_its_correlation_and_up_signs_it(
     app.stop().await;
     env.cleanup().await;
 }
+
+/// Tables `hirestream_reader` may not read: secrets, and the migrations' own bookkeeping.
+const NOT_FOR_READERS: [&str; 8] = [
+    "_sqlx_migrations",
+    "account_credential",
+    "account_link",
+    "api_key",
+    "email_outbox",
+    "organization_invitation",
+    "refresh_token",
+    "subject_key",
+];
+
+#[tokio::test]
+async fn the_reader_role_reads_everything_but_the_secrets_and_writes_nothing() {
+    let env = TestEnv::new().await;
+    let tables: Vec<(String, bool, bool)> = sqlx::query_as(
+        "SELECT tablename,
+                has_table_privilege('hirestream_reader', quote_ident(tablename), 'SELECT'),
+                has_table_privilege('hirestream_reader', quote_ident(tablename),
+                                    'INSERT, UPDATE, DELETE, TRUNCATE')
+           FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    )
+    .fetch_all(&env.pool)
+    .await
+    .expect("tables");
+    assert!(tables.len() > 30, "{tables:?}");
+    for (table, readable, writable) in tables {
+        assert_eq!(
+            readable,
+            !NOT_FOR_READERS.contains(&table.as_str()),
+            "{table}: grant it to hirestream_reader in a migration, or list it as a secret"
+        );
+        assert!(!writable, "{table} is writable by hirestream_reader");
+    }
+    env.cleanup().await;
+}
