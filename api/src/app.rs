@@ -53,6 +53,7 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
         .merge(routes::operations::router())
         .merge(routes::conversations::router())
         .merge(routes::notifications::router())
+        .merge(routes::schemas::router())
         .merge(crate::metrics::router());
     if let Some(limit) = limits.rate_limit {
         routes = routes.layer(middleware::from_fn_with_state(

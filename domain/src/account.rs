@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -20,7 +21,7 @@ use crate::{DomainError, Role};
 /// The longest email address SMTP carries (RFC 5321's path limit, less its brackets).
 pub const EMAIL_MAX_CHARS: usize = 254;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum AccountCommand {
     OpenAccount(OpenAccount),
     VerifyEmail(VerifyEmail),
@@ -36,14 +37,14 @@ crate::domain_command!(AccountCommand {
 });
 
 /// An identity at an OpenID Connect provider: its issuer and the subject it names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Identity {
     pub issuer: String,
     pub subject: String,
 }
 
 /// How the account was opened.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum SignIn {
     /// Email and password, registered here.
@@ -52,7 +53,7 @@ pub enum SignIn {
     Provider { identity: Identity },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OpenAccount {
     pub account_id: Uuid,
     pub email: Option<String>,
@@ -60,33 +61,33 @@ pub struct OpenAccount {
     pub sign_in: SignIn,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct VerifyEmail {
     pub account_id: Uuid,
 }
 
 /// Why a password changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordChange {
     /// Through a reset link sent to the account's email.
     Reset,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RecordPasswordChange {
     pub account_id: Uuid,
     pub reason: PasswordChange,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockAccount {
     pub account_id: Uuid,
     pub failed_attempts: u32,
     pub until: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum AccountEvent {
     AccountOpened {
         account_id: Uuid,
@@ -116,7 +117,7 @@ crate::domain_event!(AccountEvent {
     AccountLocked,
 });
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Account {
     pub opened: bool,
     pub email: Option<String>,

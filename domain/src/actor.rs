@@ -1,12 +1,13 @@
 //! Who issues a command: the subject of the caller's token and the role it holds.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A role a caller can hold. Candidates and employers act on their own behalf; an admin may
 /// act on anyone's; an auditor reads everything and changes nothing; `system` is the
 /// platform itself (payment webhooks, reactors), never a token holder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Candidate,
@@ -54,7 +55,7 @@ impl std::fmt::Display for Role {
 pub struct UnknownRole(pub String);
 
 /// The authenticated caller behind a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Actor {
     pub subject: Uuid,
     pub role: Role,

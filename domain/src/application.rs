@@ -3,6 +3,7 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,7 +20,7 @@ pub fn application_id(candidate_id: Uuid, job_id: Uuid) -> Uuid {
     Uuid::new_v5(&APPLICATION_NAMESPACE, &name)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ApplicationStatus {
     Submitted,
@@ -66,7 +67,7 @@ impl ApplicationStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum ApplicationCommand {
     SubmitApplication(SubmitApplication),
     ChangeApplicationStatus(ChangeApplicationStatus),
@@ -79,7 +80,7 @@ crate::domain_command!(ApplicationCommand {
     WithdrawApplication
 });
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SubmitApplication {
     pub candidate_id: Uuid,
     pub job_id: Uuid,
@@ -89,20 +90,20 @@ pub struct SubmitApplication {
     pub submitted_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChangeApplicationStatus {
     pub application_id: Uuid,
     pub status: ApplicationStatus,
     pub changed_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WithdrawApplication {
     pub application_id: Uuid,
     pub withdrawn_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum ApplicationEvent {
     ApplicationSubmitted {
         application_id: Uuid,
@@ -128,7 +129,7 @@ crate::domain_event!(ApplicationEvent {
     ApplicationWithdrawn,
 });
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Application {
     pub status: Option<ApplicationStatus>,
     pub candidate_id: Option<Uuid>,

@@ -2,6 +2,7 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -12,7 +13,7 @@ use crate::profile::{
 };
 use crate::{Actor, DomainError, Write};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum CandidateCommand {
     RegisterCandidate(RegisterCandidate),
     UpdateCandidateProfile(UpdateCandidateProfile),
@@ -28,7 +29,7 @@ crate::domain_command!(CandidateCommand {
 });
 
 /// What a candidate tells about itself; replaced as a whole on each update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CandidateProfile {
     pub headline: String,
     #[serde(default)]
@@ -121,7 +122,7 @@ impl CandidateProfile {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateCandidateProfile {
     pub candidate_id: Uuid,
     pub profile: Box<CandidateProfile>,
@@ -129,7 +130,7 @@ pub struct UpdateCandidateProfile {
 }
 
 /// An admin's 0–100 judgement of how well the profile is verified.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ValidateCandidate {
     pub candidate_id: Uuid,
     pub score: i32,
@@ -138,20 +139,20 @@ pub struct ValidateCandidate {
 
 /// The right to erasure: the candidate's personal data becomes unreadable everywhere (its
 /// key is destroyed by the write side) and every read model forgets the person.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct EraseCandidate {
     pub candidate_id: Uuid,
     pub erased_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RegisterCandidate {
     pub candidate_id: Uuid,
     pub name: String,
     pub email: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum CandidateEvent {
     CandidateRegistered {
         candidate_id: Uuid,
@@ -179,7 +180,7 @@ crate::domain_event!(CandidateEvent {
     CandidateErased,
 });
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Candidate {
     pub registered: bool,
     pub name: String,

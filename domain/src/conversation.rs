@@ -3,6 +3,7 @@
 //! only while matched, nobody after an unmatch) is the pairing's state: a message and an
 //! unmatch decided at the same time cannot both win (docs/adr/0015-real-time.md).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -15,7 +16,7 @@ pub const MAX_MESSAGE_CHARS: usize = 4_000;
 
 /// A message from one party of the match to the other. `message_id` is the client's: posting
 /// the same message again changes nothing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PostMessage {
     pub pairing_id: Uuid,
     pub message_id: Uuid,
@@ -24,7 +25,7 @@ pub struct PostMessage {
 }
 
 /// The reader has read the conversation's first `up_to` messages.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReadMessages {
     pub pairing_id: Uuid,
     pub up_to: i64,
@@ -32,14 +33,14 @@ pub struct ReadMessages {
 }
 
 /// Either party ends the match: it leaves both match lists and the conversation closes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Unmatch {
     pub pairing_id: Uuid,
     pub unmatched_by: Actor,
 }
 
 /// What the pairing keeps of its conversation.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Conversation {
     /// Each message id with the text it was posted with, in order.
     pub messages: Vec<(Uuid, String)>,

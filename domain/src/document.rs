@@ -4,6 +4,7 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -22,7 +23,7 @@ pub fn document_id(candidate_id: Uuid, idempotency_key: &str) -> Uuid {
     )
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentKind {
     Resume,
@@ -46,7 +47,7 @@ impl DocumentKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentStatus {
     Pending,
@@ -54,7 +55,7 @@ pub enum DocumentStatus {
     Failed,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum DocumentCommand {
     RequestDocument(RequestDocument),
     CompleteDocument(CompleteDocument),
@@ -76,7 +77,7 @@ impl crate::Command for DocumentCommand {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RequestDocument {
     pub document_id: Uuid,
     pub candidate_id: Uuid,
@@ -89,7 +90,7 @@ pub struct RequestDocument {
 }
 
 /// What a provider call cost and produced.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Generation {
     /// The document, in Markdown.
     pub content: String,
@@ -105,14 +106,14 @@ pub struct Generation {
     pub attempts: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CompleteDocument {
     pub document_id: Uuid,
     pub generation: Generation,
     pub completed_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FailDocument {
     pub document_id: Uuid,
     pub reason: String,
@@ -121,7 +122,7 @@ pub struct FailDocument {
     pub failed_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum DocumentEvent {
     DocumentRequested {
         document_id: Uuid,
@@ -154,7 +155,7 @@ crate::domain_event!(DocumentEvent {
     DocumentGenerationFailed,
 });
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Document {
     pub status: Option<DocumentStatus>,
     pub candidate_id: Option<Uuid>,

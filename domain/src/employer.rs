@@ -2,6 +2,7 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -9,7 +10,7 @@ use crate::error::Validator;
 use crate::profile::{CompanySize, Pace};
 use crate::{Actor, DomainError, Write};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum EmployerCommand {
     RegisterEmployer(RegisterEmployer),
     UpdateEmployerProfile(UpdateEmployerProfile),
@@ -36,7 +37,7 @@ crate::domain_command!(EmployerCommand {
 
 /// What a member of an employer's organization may do. The account that registered the
 /// employer (whose id is the employer's) is its first owner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MemberRole {
     /// Everything, members and keys included.
@@ -69,7 +70,7 @@ impl std::str::FromStr for MemberRole {
 }
 
 /// An invitation to join, sent by email; the address stays with the write side.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InviteMember {
     pub employer_id: Uuid,
     pub invitation_id: Uuid,
@@ -78,14 +79,14 @@ pub struct InviteMember {
 }
 
 /// An account accepts an invitation (the write side checked its emailed token).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct JoinOrganization {
     pub employer_id: Uuid,
     pub invitation_id: Uuid,
     pub account_id: Uuid,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RemoveMember {
     pub employer_id: Uuid,
     pub account_id: Uuid,
@@ -94,21 +95,23 @@ pub struct RemoveMember {
 
 /// Every request in the employer's organization is refused until it is reinstated; its data
 /// stays as it is.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SuspendEmployer {
     pub employer_id: Uuid,
     pub reason: String,
     pub suspended_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ReinstateEmployer {
     pub employer_id: Uuid,
     pub reinstated_by: Actor,
 }
 
 /// What an API key may do: the enterprise API's three capabilities.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 pub enum ApiScope {
     /// Read jobs: the list, one job, search.
     #[serde(rename = "jobs:read")]
@@ -153,7 +156,7 @@ pub const MAX_KEY_RATE: u32 = 1_000;
 
 /// A key for the employer's own systems. Its secret is never in an event: the write side
 /// keeps only its digest.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateApiKey {
     pub employer_id: Uuid,
     pub key_id: Uuid,
@@ -164,14 +167,14 @@ pub struct CreateApiKey {
     pub created_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RevokeApiKey {
     pub employer_id: Uuid,
     pub key_id: Uuid,
     pub revoked_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct EmployerProfile {
     pub name: String,
     pub size: Option<CompanySize>,
@@ -182,20 +185,20 @@ pub struct EmployerProfile {
     pub website: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateEmployerProfile {
     pub employer_id: Uuid,
     pub profile: EmployerProfile,
     pub updated_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RegisterEmployer {
     pub employer_id: Uuid,
     pub name: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum EmployerEvent {
     EmployerRegistered {
         employer_id: Uuid,
@@ -252,7 +255,7 @@ crate::domain_event!(EmployerEvent {
     EmployerReinstated,
 });
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Employer {
     pub registered: bool,
     pub name: String,

@@ -2,6 +2,7 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -9,7 +10,7 @@ use crate::error::Validator;
 use crate::profile::{tidy, tidy_skills, SalaryRange, Skill, WorkArrangement};
 use crate::{Actor, DomainError, Write};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum JobCommand {
     PostJob(PostJob),
     UpdateJob(UpdateJob),
@@ -23,7 +24,7 @@ crate::domain_command!(JobCommand {
 });
 
 /// Where a posting came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceKind {
     #[default]
@@ -42,7 +43,7 @@ impl SourceKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, Default)]
 pub struct JobSource {
     pub kind: SourceKind,
     /// The posting's id on its board, for imported jobs.
@@ -53,7 +54,7 @@ pub struct JobSource {
 }
 
 /// Everything a job says about itself; replaced as a whole on each update.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobDetails {
     pub title: String,
     pub description: String,
@@ -117,7 +118,7 @@ impl JobDetails {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PostJob {
     pub job_id: Uuid,
     pub employer_id: Uuid,
@@ -125,20 +126,20 @@ pub struct PostJob {
     pub posted_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UpdateJob {
     pub job_id: Uuid,
     pub details: JobDetails,
     pub updated_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CloseJob {
     pub job_id: Uuid,
     pub closed_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum JobEvent {
     JobPosted {
         job_id: Uuid,
@@ -162,7 +163,7 @@ crate::domain_event!(JobEvent {
     JobClosed,
 });
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum JobStatus {
     #[default]
     Unposted,
@@ -170,7 +171,7 @@ pub enum JobStatus {
     Closed,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Job {
     pub status: JobStatus,
     pub employer_id: Option<Uuid>,
@@ -189,7 +190,7 @@ impl Job {
 }
 
 /// A job as another aggregate sees it when a command involves it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct JobRef {
     pub job_id: Uuid,
     pub employer_id: Uuid,

@@ -62,6 +62,7 @@ pub mod personal;
 pub mod policy;
 pub mod profile;
 pub mod published;
+pub mod schemas;
 pub mod wallet;
 
 pub use actor::{Actor, Role};

@@ -8,6 +8,7 @@
 //! to the level required), experience 20, semantic similarity 15, salary fit 10, culture and
 //! pace 10, validation 5. A factor the profiles say nothing about counts half.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::candidate::CandidateProfile;
@@ -22,7 +23,7 @@ pub const SHOWN_AT: u8 = 60;
 const UNKNOWN: f64 = 0.5;
 
 /// Why a pair is no match whatever the factors say.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Excluded {
     Salary,
@@ -32,7 +33,7 @@ pub enum Excluded {
 }
 
 /// Each factor's share of the score, in points (they add up to the total).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Factors {
     pub skills: f64,
     pub experience: f64,
@@ -42,7 +43,7 @@ pub struct Factors {
     pub validation: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Score {
     pub total: u8,
     pub factors: Factors,

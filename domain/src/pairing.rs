@@ -5,6 +5,7 @@
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::Aggregate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -23,7 +24,7 @@ pub fn pairing_id(candidate_id: Uuid, job_id: Uuid) -> Uuid {
     Uuid::new_v5(&PAIRING_NAMESPACE, &name)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decision {
     Like,
@@ -31,7 +32,7 @@ pub enum Decision {
 }
 
 /// Which side of a pairing swiped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Side {
     Candidate,
@@ -47,7 +48,7 @@ impl std::fmt::Display for Side {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum PairingCommand {
     SwipeJob(SwipeJob),
     SwipeCandidate(SwipeCandidate),
@@ -66,7 +67,7 @@ crate::domain_command!(PairingCommand {
 
 /// A candidate swipes on a job. `job` is the job as the write side found it, `None` when no
 /// such job was ever posted.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SwipeJob {
     pub candidate_id: Uuid,
     pub job_id: Uuid,
@@ -76,7 +77,7 @@ pub struct SwipeJob {
 }
 
 /// An employer swipes on a candidate for one of its jobs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SwipeCandidate {
     pub candidate_id: Uuid,
     pub job_id: Uuid,
@@ -85,7 +86,7 @@ pub struct SwipeCandidate {
     pub swiped_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum PairingEvent {
     CandidateSwiped {
         pairing_id: Uuid,
@@ -145,7 +146,7 @@ crate::domain_event!(PairingEvent {
 });
 
 /// Who a pairing is between, as its first swipe recorded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Parties {
     pub pairing_id: Uuid,
     pub candidate_id: Uuid,
@@ -153,7 +154,7 @@ pub struct Parties {
     pub employer_id: Uuid,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Pairing {
     pub candidate: Option<Decision>,
     pub employer: Option<Decision>,

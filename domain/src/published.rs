@@ -1,6 +1,7 @@
 //! The contract between the write side and every reader of the Kafka topics: the topic names,
 //! the metadata every event carries, and the JSON value of a published event.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -25,7 +26,7 @@ pub mod metadata {
 }
 
 /// One committed event as the relay publishes it: the Kafka message value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PublishedEvent {
     pub aggregate_type: String,
     pub aggregate_id: String,

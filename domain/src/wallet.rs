@@ -3,6 +3,7 @@
 //! what one charge took, once. Every command carries an id chosen by its caller; a retried
 //! command with the same id changes nothing and reports what the first one did.
 
+use schemars::JsonSchema;
 use std::collections::HashMap;
 
 use cqrs_es::event_sink::EventSink;
@@ -16,7 +17,7 @@ use crate::{Actor, DomainError, Write};
 /// The most credits one command may move; keeps balances far from overflow.
 pub const MAX_CREDITS_PER_COMMAND: i64 = 1_000_000;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum WalletCommand {
     PurchaseCredits(PurchaseCredits),
     GrantCredits(GrantCredits),
@@ -33,7 +34,7 @@ crate::domain_command!(WalletCommand {
 
 /// Credits bought through the payment provider; `payment_reference` (the checkout session)
 /// makes it idempotent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PurchaseCredits {
     pub wallet_id: Uuid,
     pub credits: i64,
@@ -41,7 +42,7 @@ pub struct PurchaseCredits {
 }
 
 /// Credits an admin gives, with a reason; `grant_id` makes it idempotent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct GrantCredits {
     pub wallet_id: Uuid,
     pub grant_id: Uuid,
@@ -52,7 +53,7 @@ pub struct GrantCredits {
 
 /// Credits spent; `charge_id` (chosen by the caller, e.g. the document id) makes it
 /// idempotent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ChargeCredits {
     pub wallet_id: Uuid,
     pub charge_id: Uuid,
@@ -62,7 +63,7 @@ pub struct ChargeCredits {
 }
 
 /// Gives back some or all of one charge, once.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RefundCredits {
     pub wallet_id: Uuid,
     pub charge_id: Uuid,
@@ -71,7 +72,7 @@ pub struct RefundCredits {
     pub refunded_by: Actor,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum WalletEvent {
     CreditsPurchased {
         wallet_id: Uuid,
@@ -130,13 +131,13 @@ crate::domain_event!(WalletEvent {
     CreditsRefunded,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Charge {
     pub credits: i64,
     pub refunded: Option<i64>,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Wallet {
     pub balance: i64,
     /// Purchases applied, by payment reference, with their credits.

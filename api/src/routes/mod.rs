@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod operations;
 pub mod organizations;
 pub mod payments;
+pub mod schemas;
 pub mod wallets;
 
 use domain::{Actor, Role, Write};

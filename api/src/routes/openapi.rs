@@ -50,7 +50,9 @@ mod tests {
                 .replace("{employer_id}", "0192f1a0-0000-7000-8000-000000000004")
                 .replace("{application_id}", "0192f1a0-0000-7000-8000-000000000005")
                 .replace("{document_id}", "0192f1a0-0000-7000-8000-000000000006")
-                .replace("{pairing_id}", "0192f1a0-0000-7000-8000-000000000007");
+                .replace("{pairing_id}", "0192f1a0-0000-7000-8000-000000000007")
+                .replace("{aggregate_type}", "pairing")
+                .replace("{file}", "Matched.v1.0.json");
             for method in operations.as_object().expect("operations").keys() {
                 let method: Method = method.to_uppercase().parse().expect("method");
                 let request = Request::builder()
