@@ -81,15 +81,22 @@ fn split<E: JsonSchema>(aggregate_type: &'static str, out: &mut Vec<EventSchema>
                 schema.insert(key.clone(), value.clone());
             }
         }
-        if let Some(defs) = defs {
-            let used = referenced(variant, defs);
-            if !used.is_empty() {
-                let picked = used
-                    .into_iter()
-                    .map(|name| (name.clone(), defs[&name].clone()))
-                    .collect();
-                schema.insert("$defs".into(), Value::Object(picked));
+        let empty = Map::new();
+        let defs = defs.unwrap_or(&empty);
+        if let Some(personal) = crate::personal::personal_fields(aggregate_type, &event_type) {
+            let body = &mut schema["properties"][&event_type];
+            for (path, _) in personal.fields {
+                let path: Vec<&str> = path.split('/').collect();
+                seal(body, defs, &path);
             }
+        }
+        let used = referenced(&Value::Object(schema.clone()), defs);
+        if !used.is_empty() {
+            let picked = used
+                .into_iter()
+                .map(|name| (name.clone(), defs[&name].clone()))
+                .collect();
+            schema.insert("$defs".into(), Value::Object(picked));
         }
         out.push(EventSchema {
             aggregate_type,
@@ -97,6 +104,48 @@ fn split<E: JsonSchema>(aggregate_type: &'static str, out: &mut Vec<EventSchema>
             event_version: FIRST_EVENT_VERSION,
             schema: Value::Object(schema),
         });
+    }
+}
+
+/// A personal field as published: sealed with its subject's key (see `crate::personal`),
+/// whatever its type before sealing.
+fn sealed() -> Value {
+    serde_json::json!({
+        "type": "string",
+        "pattern": "^sealed:v1:[0-9a-f-]{36}:[A-Za-z0-9_-]+$",
+        "description": "Personal data, sealed: `sealed:v1:<subject id>:<XChaCha20-Poly1305 \
+                        ciphertext, base64url>`. Only Hirestream opens it, and nobody once the \
+                        subject is erased.",
+    })
+}
+
+/// Replaces the field at `path` inside `schema` with [`sealed`], inlining the definitions on
+/// the way (they may be shared with fields that stay in clear) and following every
+/// alternative of an enum.
+fn seal(schema: &mut Value, defs: &Map<String, Value>, path: &[&str]) {
+    let Some((field, rest)) = path.split_first() else {
+        return;
+    };
+    for _ in 0..16 {
+        let target = schema.get("$ref").and_then(Value::as_str);
+        match target.and_then(|t| defs.get(t.strip_prefix("#/$defs/")?)) {
+            Some(found) => *schema = found.clone(),
+            None => break,
+        }
+    }
+    for key in ["anyOf", "oneOf", "allOf"] {
+        if let Some(Value::Array(alternatives)) = schema.get_mut(key) {
+            for alternative in alternatives {
+                seal(alternative, defs, path);
+            }
+        }
+    }
+    if let Some(slot) = schema.get_mut("properties").and_then(|p| p.get_mut(*field)) {
+        if rest.is_empty() {
+            *slot = sealed();
+        } else {
+            seal(slot, defs, rest);
+        }
     }
 }
 
