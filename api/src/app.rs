@@ -87,12 +87,18 @@ pub fn router(state: AppState, limits: HttpLimits) -> Router {
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default();
-                    tracing::info_span!(
+                    let span = tracing::info_span!(
                         "request",
                         method = %request.method(),
                         path = %request.uri().path(),
                         request_id,
-                    )
+                    );
+                    let traceparent = request
+                        .headers()
+                        .get(commands::trace::TRACEPARENT)
+                        .and_then(|v| v.to_str().ok());
+                    commands::trace::continue_trace(&span, traceparent);
+                    span
                 }),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
@@ -116,6 +122,7 @@ fn cors(origins: &[String]) -> CorsLayer {
             HeaderName::from_static(REQUEST_ID),
             HeaderName::from_static(CORRELATION_ID),
             HeaderName::from_static(crate::extract::ORGANIZATION),
+            HeaderName::from_static(commands::trace::TRACEPARENT),
         ])
         .expose_headers([
             HeaderName::from_static(REQUEST_ID),

@@ -269,6 +269,16 @@ impl RequestIds {
                 .unwrap_or_default()
                 .to_owned(),
             correlation_id: header_text(headers, CORRELATION_ID)?.map(str::to_owned),
+            // The request span's context when traces are exported (a child of the caller's
+            // `traceparent`), else the caller's own, so that its events still name it.
+            trace_parent: commands::trace::traceparent_of(&tracing::Span::current()).or_else(
+                || {
+                    header_text(headers, commands::trace::TRACEPARENT)
+                        .ok()
+                        .flatten()
+                        .and_then(commands::trace::valid)
+                },
+            ),
         }))
     }
 }

@@ -18,6 +18,8 @@ pub struct CommandContext {
     pub causation_id: String,
     /// The member account acting for `actor`'s organization, when a member acts.
     pub member: Option<uuid::Uuid>,
+    /// The W3C trace context the command runs in, when it is traced.
+    pub trace_parent: Option<String>,
 }
 
 /// The request a command arrives with, before anyone is known to be acting: a sign-in step
@@ -26,12 +28,20 @@ pub struct CommandContext {
 pub struct RequestIds {
     pub request_id: String,
     pub correlation_id: Option<String>,
+    /// The request's W3C trace context, when it is traced.
+    pub trace_parent: Option<String>,
 }
 
 impl RequestIds {
     /// The context of a command `actor` issues within this request.
     pub fn acting(&self, actor: Actor) -> CommandContext {
-        CommandContext::for_request(actor, self.request_id.clone(), self.correlation_id.clone())
+        let mut context = CommandContext::for_request(
+            actor,
+            self.request_id.clone(),
+            self.correlation_id.clone(),
+        );
+        context.trace_parent = self.trace_parent.clone();
+        context
     }
 }
 
@@ -45,6 +55,7 @@ impl CommandContext {
             causation_id: request_id.clone(),
             request_id,
             member: None,
+            trace_parent: None,
         }
     }
 
@@ -63,6 +74,9 @@ impl CommandContext {
         ]);
         if let Some(member) = self.member {
             fields.insert(metadata::ACTOR_MEMBER.into(), member.to_string());
+        }
+        if let Some(trace_parent) = &self.trace_parent {
+            fields.insert(metadata::TRACEPARENT.into(), trace_parent.clone());
         }
         fields
     }

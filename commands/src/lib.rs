@@ -21,6 +21,7 @@ pub mod providers;
 pub mod relay;
 pub mod service;
 pub mod store;
+pub mod trace;
 pub mod wake;
 
 pub use context::{CommandContext, RequestIds};

@@ -473,7 +473,15 @@ fn batch_span(relay: &str, batch: &[EventRow]) -> tracing::Span {
     if let Some(correlation_id) = shared(batch, correlation_id) {
         span.record("correlation_id", correlation_id);
     }
+    crate::trace::continue_or_link(&span, batch.iter().map(traceparent));
     span
+}
+
+fn traceparent(row: &EventRow) -> Option<&str> {
+    row.metadata
+        .0
+        .get(crate::trace::TRACEPARENT)
+        .map(String::as_str)
 }
 
 /// The value every row has, if they all have the same one.
@@ -530,6 +538,8 @@ fn encode(row: &EventRow) -> Result<(Vec<u8>, OwnedHeaders), Error> {
         ("hirestream_event_version", row.event_version.as_str()),
     ]
     .into_iter()
+    // The W3C trace context, as the Kafka instrumentations of OpenTelemetry carry it.
+    .chain(traceparent(row).map(|t| (crate::trace::TRACEPARENT, t)))
     .fold(OwnedHeaders::new(), |headers, (key, value)| {
         headers.insert(Header {
             key,

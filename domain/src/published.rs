@@ -23,6 +23,9 @@ pub mod metadata {
     pub const CAUSATION_ID: &str = "causation_id";
     pub const REQUEST_ID: &str = "request_id";
     pub const COMMAND: &str = "command";
+    /// The W3C trace context of the work that appended the event (`00-<trace>-<span>-<flags>`),
+    /// when it was traced: the relay, the projectors and the reactors continue that trace.
+    pub const TRACEPARENT: &str = "traceparent";
 }
 
 /// One committed event as the relay publishes it: the Kafka message value.

@@ -679,13 +679,22 @@ pub(crate) async fn group_lag(consumer: Arc<StreamConsumer>, topics: Vec<String>
 /// The span an event's effects are logged in: the projection, the aggregate and the
 /// correlation id that ties it to the request that caused it.
 pub fn event_span(projection: &'static str, event: &PublishedEvent) -> tracing::Span {
-    tracing::info_span!(
+    let span = tracing::info_span!(
         "project",
         projection,
         aggregate_id = %event.aggregate_id,
         event_type = %event.event_type,
         correlation_id = correlation_id(event),
-    )
+    );
+    commands::trace::continue_trace(&span, traceparent(event));
+    span
+}
+
+fn traceparent(event: &PublishedEvent) -> Option<&str> {
+    event
+        .metadata
+        .get(commands::trace::TRACEPARENT)
+        .map(String::as_str)
 }
 
 /// The span a batch is applied in: the projection, how many events it holds and the global
@@ -708,6 +717,7 @@ pub fn batch_span(projection: &'static str, events: &[PublishedEvent]) -> tracin
     if let Some(correlation_id) = shared(events, correlation_id) {
         span.record("correlation_id", correlation_id);
     }
+    commands::trace::continue_or_link(&span, events.iter().map(traceparent));
     span
 }
 

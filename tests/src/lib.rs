@@ -54,7 +54,7 @@ impl TestEnv {
         settings.log.filter = "warn".into();
         // The tests sign tokens and webhooks with the public development secrets.
         settings.dev_mode = true;
-        api::telemetry::init(&settings.log);
+        let _ = api::telemetry::init(&settings.log, &settings.telemetry);
 
         let pool = process::connect(&settings)
             .await

@@ -146,8 +146,10 @@ enum Bench {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::load(cli.config.as_deref()).context("loading settings")?;
-    api::telemetry::init(&settings.log);
-    cli.what.run(&settings).await
+    let telemetry = api::telemetry::init(&settings.log, &settings.telemetry);
+    let result = cli.what.run(&settings).await;
+    telemetry.shutdown();
+    result
 }
 
 impl Bench {

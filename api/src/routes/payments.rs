@@ -203,6 +203,7 @@ async fn webhook(
         correlation_id: session.id.clone(),
         causation_id: event.id.clone(),
         member: None,
+        trace_parent: commands::trace::traceparent_of(&tracing::Span::current()),
     };
     let command = PurchaseCredits {
         wallet_id,

@@ -167,5 +167,8 @@ pub(crate) fn context_for(event: &PublishedEvent, reactor: uuid::Uuid) -> comman
             .cloned()
             .unwrap_or_else(|| cause.clone()),
         causation_id: cause,
+        // The reaction continues the trace of the event it handles (its span's, when traced).
+        trace_parent: commands::trace::traceparent_of(&tracing::Span::current())
+            .or_else(|| event.metadata.get(metadata::TRACEPARENT).cloned()),
     }
 }

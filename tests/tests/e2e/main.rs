@@ -20,3 +20,4 @@ mod profiles_and_applications;
 mod real_time;
 mod rebuild;
 mod swipe_to_match;
+mod traces;

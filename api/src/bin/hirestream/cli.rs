@@ -162,31 +162,40 @@ impl Cli {
             return Ok(());
         }
 
-        telemetry::init(&settings.log);
+        let telemetry = telemetry::init(&settings.log, &settings.telemetry);
+        let result = self.command.run(&settings).await;
+        telemetry.shutdown();
+        result
+    }
+}
+
+impl Command {
+    /// Runs a command that needs the settings, the logs and (most) the database.
+    async fn run(self, settings: &Settings) -> anyhow::Result<()> {
         if settings.dev_mode {
             tracing::warn!("development mode: the public development secrets are accepted");
-        } else if matches!(self.command, Command::Up | Command::Serve) {
+        } else if matches!(self, Command::Up | Command::Serve) {
             // Before anything else: a server anyone can forge tokens and payments for must
             // not run.
             settings.refuse_public_secrets()?;
         }
-        let pool = process::connect(&settings)
+        let pool = process::connect(settings)
             .await
             .context("connecting to PostgreSQL")?;
-        let parts = match self.command {
+        let parts = match self {
             Command::Import {
                 source,
                 location,
                 employer,
-            } => return import(&settings, pool, &source, &location, employer).await,
+            } => return import(settings, pool, &source, &location, employer).await,
             Command::Ledger {
                 command: LedgerCommand::Reconcile { wait_secs },
             } => return reconcile(&pool, Duration::from_secs(wait_secs)).await,
             Command::Audit { command } => {
-                return crate::audit::audit(&settings, &pool, command).await
+                return crate::audit::audit(settings, &pool, command).await
             }
             Command::Events { command } => return crate::audit::events(&pool, command).await,
-            Command::Keys { .. } => return crate::audit::rotate_master(&settings, pool).await,
+            Command::Keys { .. } => return crate::audit::rotate_master(settings, pool).await,
             Command::Migrate => {
                 commands::db::migrate(&pool).await.context("migrating")?;
                 tracing::info!("database migrated");
@@ -209,7 +218,7 @@ impl Cli {
                 replay: true,
                 from,
                 until_caught_up,
-            } => return replay(&settings, pool, name, from, until_caught_up).await,
+            } => return replay(settings, pool, name, from, until_caught_up).await,
             Command::Project { name, .. } => Parts {
                 projectors: vec![name],
                 ..Parts::default()
@@ -218,7 +227,7 @@ impl Cli {
                 unreachable!("handled above")
             }
         };
-        run(&settings, pool, parts).await
+        run(settings, pool, parts).await
     }
 }
 
