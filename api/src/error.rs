@@ -81,6 +81,8 @@ error_codes! {
     /// The organization is suspended: every request in it is refused until it is reinstated.
     TenantSuspended => "tenant_suspended",
     AlreadyMember => "already_member",
+    /// Only a partner onboards and administers tenants.
+    NotAPartner => "not_a_partner",
     // Signing in.
     /// The email or the password is wrong (which one is not said).
     InvalidCredentials => "invalid_credentials",
@@ -343,6 +345,11 @@ impl From<DomainError> for ApiError {
             DomainError::AlreadyMember { .. } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyMember, message)
             }
+            DomainError::NotAPartner { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, ErrorCode::NotAPartner, message)
+            }
+            // Another partner's tenant is not shown to exist.
+            DomainError::NotATenant { .. } => ApiError::not_found(message),
             DomainError::AlreadyExists { .. } => {
                 ApiError::new(StatusCode::CONFLICT, ErrorCode::AlreadyExists, message)
             }

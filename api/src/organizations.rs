@@ -16,7 +16,16 @@ use crate::state::AppState;
 
 /// The operations only an owner makes: who belongs to the organization, its keys and its
 /// public profile.
-pub const OWNER_ONLY: [(Method, &str); 5] = [
+pub const OWNER_ONLY: [(Method, &str); 8] = [
+    (Method::POST, "/employers/{employer_id}/tenants"),
+    (
+        Method::POST,
+        "/employers/{employer_id}/tenants/{tenant_id}/suspension",
+    ),
+    (
+        Method::DELETE,
+        "/employers/{employer_id}/tenants/{tenant_id}/suspension",
+    ),
     (Method::POST, "/employers/{employer_id}/invitations"),
     (
         Method::DELETE,

@@ -1,5 +1,6 @@
-//! Organizations: an employer's members (owners, recruiters, viewers), invited by email, and
-//! the suspension of an organization as a tenant.
+//! Organizations: an employer's members (owners, recruiters, viewers), invited by email; the
+//! suspension of an organization as a tenant; and partners, organizations that onboard other
+//! organizations as their tenants and administer them.
 //!
 //! Every change is an event of the employer; the tables beside them (`organization_member`,
 //! `organization_suspension`) are what each request is checked against, written after the
@@ -8,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use domain::account::{is_email, normalize_email};
 use domain::employer::{
-    EmployerCommand, InviteMember, JoinOrganization, MemberRole, ReinstateEmployer, RemoveMember,
-    SuspendEmployer,
+    EmployerCommand, EnrollPartner, InviteMember, JoinOrganization, MemberRole, OnboardTenant,
+    RegisterTenant, ReinstateEmployer, RemoveMember, SuspendEmployer,
 };
 use domain::{Actor, DomainError, FieldError};
 use serde::Serialize;
@@ -29,7 +30,135 @@ pub struct Member {
     pub joined_at: DateTime<Utc>,
 }
 
+/// A partner's tenant as the partner lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Tenant {
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub suspended: bool,
+}
+
+/// What onboarding a tenant made: the organization, and the invitation of its first owner.
+#[derive(Debug, Clone)]
+pub struct Onboarded {
+    pub tenant_id: Uuid,
+    pub invitation_id: Uuid,
+    pub committed: Committed,
+}
+
 impl CommandService {
+    /// An admin makes an organization a partner.
+    pub async fn enroll_partner(
+        &self,
+        ctx: &CommandContext,
+        cmd: EnrollPartner,
+    ) -> Result<Committed, Error> {
+        let employer_id = cmd.employer_id.to_string();
+        self.employers
+            .execute(&employer_id, EmployerCommand::EnrollPartner(cmd), ctx)
+            .await
+    }
+
+    /// A partner onboards a new organization named `name` as its tenant, and invites
+    /// `owner_email` to own it. The partner records the tenant first, so an organization
+    /// that is not a partner registers nothing.
+    pub async fn onboard_tenant(
+        &self,
+        ctx: &CommandContext,
+        partner: Actor,
+        partner_id: Uuid,
+        name: &str,
+        owner_email: &str,
+    ) -> Result<Onboarded, Error> {
+        if !is_email(&normalize_email(owner_email)) {
+            return Err(DomainError::Invalid(vec![FieldError::new(
+                "owner_email",
+                "must be an email address",
+            )])
+            .into());
+        }
+        let tenant_id = Uuid::now_v7();
+        let onboard = OnboardTenant {
+            partner_id,
+            tenant_id,
+            name: name.to_owned(),
+            onboarded_by: partner,
+        };
+        self.employers
+            .execute(
+                &partner_id.to_string(),
+                EmployerCommand::OnboardTenant(onboard),
+                ctx,
+            )
+            .await?;
+        let register = RegisterTenant {
+            employer_id: tenant_id,
+            name: name.to_owned(),
+            partner_id,
+        };
+        self.employers
+            .execute(
+                &tenant_id.to_string(),
+                EmployerCommand::RegisterTenant(register),
+                ctx,
+            )
+            .await?;
+        let invitation_id = Uuid::now_v7();
+        let invite = InviteMember {
+            employer_id: tenant_id,
+            invitation_id,
+            role: MemberRole::Owner,
+            invited_by: partner,
+        };
+        let committed = self.invite_member(ctx, invite, owner_email).await?;
+        Ok(Onboarded {
+            tenant_id,
+            invitation_id,
+            committed,
+        })
+    }
+
+    /// The tenants `partner_id` onboarded, in the order of their ids (of their onboarding).
+    pub async fn tenants(&self, partner_id: Uuid) -> Result<Vec<Tenant>, Error> {
+        let (partner, _) = self.employers.load(&partner_id.to_string()).await?;
+        if !partner.partner {
+            return Err(DomainError::NotAPartner {
+                employer_id: partner_id,
+            }
+            .into());
+        }
+        let ids: Vec<Uuid> = partner.tenants.keys().copied().collect();
+        let suspended: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT employer_id FROM organization_suspension WHERE employer_id = ANY($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(partner
+            .tenants
+            .into_iter()
+            .map(|(tenant_id, name)| Tenant {
+                tenant_id,
+                name,
+                suspended: suspended.contains(&tenant_id),
+            })
+            .collect())
+    }
+
+    /// Refuses `partner_id` a tenant it did not onboard.
+    pub async fn require_tenant(&self, partner_id: Uuid, tenant_id: Uuid) -> Result<(), Error> {
+        let (partner, _) = self.employers.load(&partner_id.to_string()).await?;
+        if partner.tenants.contains_key(&tenant_id) {
+            Ok(())
+        } else {
+            Err(DomainError::NotATenant {
+                tenant_id,
+                partner_id,
+            }
+            .into())
+        }
+    }
+
     /// Invites `email` to join as `role`: the invitation is an event, its token goes by email.
     pub async fn invite_member(
         &self,

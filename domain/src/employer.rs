@@ -21,6 +21,9 @@ pub enum EmployerCommand {
     RemoveMember(RemoveMember),
     SuspendEmployer(SuspendEmployer),
     ReinstateEmployer(ReinstateEmployer),
+    EnrollPartner(EnrollPartner),
+    OnboardTenant(OnboardTenant),
+    RegisterTenant(RegisterTenant),
 }
 
 crate::domain_command!(EmployerCommand {
@@ -33,6 +36,9 @@ crate::domain_command!(EmployerCommand {
     RemoveMember,
     SuspendEmployer,
     ReinstateEmployer,
+    EnrollPartner,
+    OnboardTenant,
+    RegisterTenant,
 });
 
 /// What a member of an employer's organization may do. The account that registered the
@@ -106,6 +112,31 @@ pub struct SuspendEmployer {
 pub struct ReinstateEmployer {
     pub employer_id: Uuid,
     pub reinstated_by: Actor,
+}
+
+/// An admin makes an organization a partner (an agency, a white-label operator): it may then
+/// onboard organizations as its tenants and administer them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EnrollPartner {
+    pub employer_id: Uuid,
+    pub enrolled_by: Actor,
+}
+
+/// A partner records a new organization as its tenant (the partner's side).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct OnboardTenant {
+    pub partner_id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub onboarded_by: Actor,
+}
+
+/// The tenant's side of an onboarding: registered, and administered by its partner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RegisterTenant {
+    pub employer_id: Uuid,
+    pub name: String,
+    pub partner_id: Uuid,
 }
 
 /// What an API key may do: the enterprise API's three capabilities.
@@ -241,6 +272,21 @@ pub enum EmployerEvent {
     EmployerReinstated {
         employer_id: Uuid,
     },
+    /// The organization became a partner.
+    PartnerEnrolled {
+        employer_id: Uuid,
+    },
+    /// The partner `employer_id` onboarded the organization `tenant_id`.
+    TenantOnboarded {
+        employer_id: Uuid,
+        tenant_id: Uuid,
+        name: String,
+    },
+    /// The organization is a tenant of `partner_id`, which administers it.
+    PartnerAssigned {
+        employer_id: Uuid,
+        partner_id: Uuid,
+    },
 }
 
 crate::domain_event!(EmployerEvent {
@@ -253,6 +299,9 @@ crate::domain_event!(EmployerEvent {
     MemberRemoved,
     EmployerSuspended,
     EmployerReinstated,
+    PartnerEnrolled,
+    TenantOnboarded,
+    PartnerAssigned,
 });
 
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -271,9 +320,22 @@ pub struct Employer {
     pub members: std::collections::BTreeMap<Uuid, MemberRole>,
     #[serde(default)]
     pub suspended: bool,
+    /// Whether the organization is a partner, and the tenants it onboarded, by name.
+    #[serde(default)]
+    pub partner: bool,
+    #[serde(default)]
+    pub tenants: std::collections::BTreeMap<Uuid, String>,
+    /// The partner that administers this organization, for a tenant.
+    #[serde(default)]
+    pub partner_id: Option<Uuid>,
 }
 
 impl Employer {
+    /// Whether `actor` is the partner that administers this organization.
+    fn administered_by(&self, actor: Actor) -> bool {
+        actor.role == crate::Role::Employer && self.partner_id == Some(actor.subject)
+    }
+
     /// The employer is registered and `actor` may manage its keys.
     fn require(&self, employer_id: Uuid, actor: Actor) -> Result<(), DomainError> {
         if !self.registered {
@@ -396,7 +458,9 @@ impl Aggregate for Employer {
                         employer_id: cmd.employer_id,
                     });
                 }
-                if !cmd.invited_by.may(Write::ManageMembers, cmd.employer_id) {
+                if !cmd.invited_by.may(Write::ManageMembers, cmd.employer_id)
+                    && !self.administered_by(cmd.invited_by)
+                {
                     return Err(DomainError::forbidden(
                         cmd.invited_by,
                         "employer",
@@ -457,7 +521,9 @@ impl Aggregate for Employer {
                         employer_id: cmd.employer_id,
                     });
                 }
-                if !cmd.suspended_by.may(Write::SuspendTenant, cmd.employer_id) {
+                if !cmd.suspended_by.may(Write::SuspendTenant, cmd.employer_id)
+                    && !self.administered_by(cmd.suspended_by)
+                {
                     return Err(DomainError::forbidden(
                         cmd.suspended_by,
                         "employer",
@@ -476,7 +542,9 @@ impl Aggregate for Employer {
                 }
             }
             EmployerCommand::ReinstateEmployer(cmd) => {
-                if !cmd.reinstated_by.may(Write::SuspendTenant, cmd.employer_id) {
+                if !cmd.reinstated_by.may(Write::SuspendTenant, cmd.employer_id)
+                    && !self.administered_by(cmd.reinstated_by)
+                {
                     return Err(DomainError::forbidden(
                         cmd.reinstated_by,
                         "employer",
@@ -489,6 +557,81 @@ impl Aggregate for Employer {
                     };
                     sink.write(event, self).await;
                 }
+            }
+            EmployerCommand::EnrollPartner(cmd) => {
+                if !self.registered {
+                    return Err(DomainError::EmployerNotFound {
+                        employer_id: cmd.employer_id,
+                    });
+                }
+                if !cmd.enrolled_by.may(Write::EnrollPartner, cmd.employer_id) {
+                    return Err(DomainError::forbidden(
+                        cmd.enrolled_by,
+                        "employer",
+                        cmd.employer_id,
+                    ));
+                }
+                if !self.partner {
+                    let event = EmployerEvent::PartnerEnrolled {
+                        employer_id: cmd.employer_id,
+                    };
+                    sink.write(event, self).await;
+                }
+            }
+            EmployerCommand::OnboardTenant(cmd) => {
+                if !self.registered {
+                    return Err(DomainError::EmployerNotFound {
+                        employer_id: cmd.partner_id,
+                    });
+                }
+                if !cmd.onboarded_by.may(Write::ManageTenants, cmd.partner_id) {
+                    return Err(DomainError::forbidden(
+                        cmd.onboarded_by,
+                        "employer",
+                        cmd.partner_id,
+                    ));
+                }
+                if !self.partner {
+                    return Err(DomainError::NotAPartner {
+                        employer_id: cmd.partner_id,
+                    });
+                }
+                if cmd.tenant_id == cmd.partner_id {
+                    return Err(DomainError::AlreadyExists {
+                        what: "organization",
+                        id: cmd.tenant_id,
+                    });
+                }
+                Validator::default().text("name", &cmd.name, 200).finish()?;
+                if !self.tenants.contains_key(&cmd.tenant_id) {
+                    let event = EmployerEvent::TenantOnboarded {
+                        employer_id: cmd.partner_id,
+                        tenant_id: cmd.tenant_id,
+                        name: cmd.name.trim().to_owned(),
+                    };
+                    sink.write(event, self).await;
+                }
+            }
+            EmployerCommand::RegisterTenant(cmd) => {
+                if self.registered {
+                    if self.partner_id == Some(cmd.partner_id) {
+                        return Ok(());
+                    }
+                    return Err(DomainError::EmployerAlreadyRegistered {
+                        employer_id: cmd.employer_id,
+                    });
+                }
+                Validator::default().text("name", &cmd.name, 200).finish()?;
+                let registered = EmployerEvent::EmployerRegistered {
+                    employer_id: cmd.employer_id,
+                    name: cmd.name.trim().to_owned(),
+                };
+                sink.write(registered, self).await;
+                let assigned = EmployerEvent::PartnerAssigned {
+                    employer_id: cmd.employer_id,
+                    partner_id: cmd.partner_id,
+                };
+                sink.write(assigned, self).await;
             }
             EmployerCommand::RevokeApiKey(cmd) => {
                 self.require(cmd.employer_id, cmd.revoked_by)?;
@@ -536,6 +679,15 @@ impl Aggregate for Employer {
                 self.members.remove(&account_id);
             }
             EmployerEvent::EmployerSuspended { .. } => self.suspended = true,
+            EmployerEvent::PartnerEnrolled { .. } => self.partner = true,
+            EmployerEvent::TenantOnboarded {
+                tenant_id, name, ..
+            } => {
+                self.tenants.insert(tenant_id, name);
+            }
+            EmployerEvent::PartnerAssigned { partner_id, .. } => {
+                self.partner_id = Some(partner_id);
+            }
             EmployerEvent::EmployerReinstated { .. } => self.suspended = false,
             EmployerEvent::EmployerRegistered { name, .. } => {
                 self.registered = true;
@@ -643,6 +795,108 @@ mod tests {
                 "name",
                 "must not be empty",
             )]));
+    }
+
+    #[test]
+    fn only_an_admin_enrolls_a_partner_and_only_a_partner_onboards_tenants() {
+        let partner = Actor::new(Uuid::from_u128(7), crate::Role::Employer);
+        let admin = Actor::new(Uuid::from_u128(1), crate::Role::Admin);
+        let onboard = |by: Actor| {
+            EmployerCommand::OnboardTenant(OnboardTenant {
+                partner_id: Uuid::from_u128(7),
+                tenant_id: Uuid::from_u128(8),
+                name: " Initech ".into(),
+                onboarded_by: by,
+            })
+        };
+        EmployerTest::with(())
+            .given(vec![registered()])
+            .when(EmployerCommand::EnrollPartner(EnrollPartner {
+                employer_id: Uuid::from_u128(7),
+                enrolled_by: partner,
+            }))
+            .then_expect_error(DomainError::forbidden(
+                partner,
+                "employer",
+                Uuid::from_u128(7),
+            ));
+        EmployerTest::with(())
+            .given(vec![registered()])
+            .when(onboard(partner))
+            .then_expect_error(DomainError::NotAPartner {
+                employer_id: Uuid::from_u128(7),
+            });
+        let enrolled = EmployerEvent::PartnerEnrolled {
+            employer_id: Uuid::from_u128(7),
+        };
+        EmployerTest::with(())
+            .given(vec![registered()])
+            .when(EmployerCommand::EnrollPartner(EnrollPartner {
+                employer_id: Uuid::from_u128(7),
+                enrolled_by: admin,
+            }))
+            .then_expect_events(vec![enrolled.clone()]);
+        let onboarded = EmployerEvent::TenantOnboarded {
+            employer_id: Uuid::from_u128(7),
+            tenant_id: Uuid::from_u128(8),
+            name: "Initech".into(),
+        };
+        EmployerTest::with(())
+            .given(vec![registered(), enrolled.clone()])
+            .when(onboard(partner))
+            .then_expect_events(vec![onboarded.clone()]);
+        // Once: a retried onboarding records nothing more.
+        EmployerTest::with(())
+            .given(vec![registered(), enrolled, onboarded])
+            .when(onboard(partner))
+            .then_expect_events(vec![]);
+    }
+
+    #[test]
+    fn a_tenant_is_administered_by_its_partner_and_by_no_other() {
+        let tenant = |partner: u128| {
+            vec![
+                EmployerEvent::EmployerRegistered {
+                    employer_id: Uuid::from_u128(8),
+                    name: "Initech".into(),
+                },
+                EmployerEvent::PartnerAssigned {
+                    employer_id: Uuid::from_u128(8),
+                    partner_id: Uuid::from_u128(partner),
+                },
+            ]
+        };
+        EmployerTest::with(())
+            .given_no_previous_events()
+            .when(EmployerCommand::RegisterTenant(RegisterTenant {
+                employer_id: Uuid::from_u128(8),
+                name: "Initech".into(),
+                partner_id: Uuid::from_u128(7),
+            }))
+            .then_expect_events(tenant(7));
+        let suspend = |by: u128| {
+            EmployerCommand::SuspendEmployer(SuspendEmployer {
+                employer_id: Uuid::from_u128(8),
+                reason: "unpaid".into(),
+                suspended_by: Actor::new(Uuid::from_u128(by), crate::Role::Employer),
+            })
+        };
+        EmployerTest::with(())
+            .given(tenant(7))
+            .when(suspend(7))
+            .then_expect_events(vec![EmployerEvent::EmployerSuspended {
+                employer_id: Uuid::from_u128(8),
+                reason: "unpaid".into(),
+            }]);
+        let other = Actor::new(Uuid::from_u128(9), crate::Role::Employer);
+        EmployerTest::with(())
+            .given(tenant(7))
+            .when(suspend(9))
+            .then_expect_error(DomainError::forbidden(
+                other,
+                "employer",
+                Uuid::from_u128(8),
+            ));
     }
 
     fn registered() -> EmployerEvent {

@@ -93,6 +93,10 @@ pub enum DomainError {
     InvitationNotFound { invitation_id: Uuid },
     #[error("account {account_id} is already a member")]
     AlreadyMember { account_id: Uuid },
+    #[error("employer {employer_id} is not a partner: only a partner onboards tenants")]
+    NotAPartner { employer_id: Uuid },
+    #[error("organization {tenant_id} is not a tenant of partner {partner_id}")]
+    NotATenant { tenant_id: Uuid, partner_id: Uuid },
     #[error("API key {key_id} does not exist")]
     ApiKeyNotFound { key_id: Uuid },
     #[error("account {account_id} is already open")]

@@ -41,6 +41,10 @@ pub enum Write {
     ManageApiKeys,
     ManageMembers,
     SuspendTenant,
+    /// Makes an organization a partner, which onboards organizations as its tenants.
+    EnrollPartner,
+    /// A partner onboards tenants, lists them, suspends and reinstates them.
+    ManageTenants,
 }
 
 /// Whose resource a write changes.
@@ -59,7 +63,7 @@ pub enum Owner {
 }
 
 impl Write {
-    pub const ALL: [Write; 26] = [
+    pub const ALL: [Write; 28] = [
         Write::RegisterCandidate,
         Write::UpdateCandidateProfile,
         Write::ValidateCandidate,
@@ -86,6 +90,8 @@ impl Write {
         Write::ManageApiKeys,
         Write::ManageMembers,
         Write::SuspendTenant,
+        Write::EnrollPartner,
+        Write::ManageTenants,
     ];
 
     pub fn owner(self) -> Owner {
@@ -106,13 +112,15 @@ impl Write {
             | Write::SwipeCandidate
             | Write::ChangeApplicationStatus
             | Write::ManageApiKeys
-            | Write::ManageMembers => Owner::Employer,
+            | Write::ManageMembers
+            | Write::ManageTenants => Owner::Employer,
             Write::ValidateCandidate
             | Write::ImportJobs
             | Write::GrantCredits
             | Write::RefundCredits
             | Write::RecordDocumentOutcome
-            | Write::SuspendTenant => Owner::Platform,
+            | Write::SuspendTenant
+            | Write::EnrollPartner => Owner::Platform,
             Write::PostMessage | Write::ReadMessages | Write::Unmatch => Owner::EitherParty,
         }
     }

@@ -130,14 +130,18 @@ impl Projection for ProfilesProjector {
                         .execute(tx)
                         .await?;
                 }
-                // Keys, members and suspensions are the write side's: no profile shows them.
+                // Keys, members, suspensions and partners are the write side's: no profile
+                // shows them.
                 EmployerEvent::ApiKeyCreated { .. }
                 | EmployerEvent::ApiKeyRevoked { .. }
                 | EmployerEvent::MemberInvited { .. }
                 | EmployerEvent::MemberJoined { .. }
                 | EmployerEvent::MemberRemoved { .. }
                 | EmployerEvent::EmployerSuspended { .. }
-                | EmployerEvent::EmployerReinstated { .. } => {}
+                | EmployerEvent::EmployerReinstated { .. }
+                | EmployerEvent::PartnerEnrolled { .. }
+                | EmployerEvent::TenantOnboarded { .. }
+                | EmployerEvent::PartnerAssigned { .. } => {}
             }
         }
         Ok(())

@@ -1,13 +1,14 @@
-//! An employer's organization: invitations by email, the members who accepted them, and the
-//! suspension of the organization as a tenant (by an admin).
+//! An employer's organization: invitations by email, the members who accepted them, the
+//! suspension of the organization as a tenant (by an admin or its partner), and a partner's
+//! tenants.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, get, post};
 use axum::Router;
-use commands::organizations::Member;
+use commands::organizations::{Member, Tenant};
 use domain::employer::{
-    InviteMember, MemberRole, ReinstateEmployer, RemoveMember, SuspendEmployer,
+    EnrollPartner, InviteMember, MemberRole, ReinstateEmployer, RemoveMember, SuspendEmployer,
 };
 use domain::{Role, Write};
 use serde::{Deserialize, Serialize};
@@ -31,6 +32,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/admin/employers/{employer_id}/suspension",
             post(suspend).delete(reinstate),
+        )
+        .route("/admin/employers/{employer_id}/partner", post(enroll))
+        .route(
+            "/employers/{employer_id}/tenants",
+            post(onboard).get(tenants),
+        )
+        .route(
+            "/employers/{employer_id}/tenants/{tenant_id}/suspension",
+            post(suspend_tenant).delete(reinstate_tenant),
         )
 }
 
@@ -171,6 +181,123 @@ async fn reinstate(
     super::authorize(caller.actor, Write::SuspendTenant, employer_id)?;
     let command = ReinstateEmployer {
         employer_id,
+        reinstated_by: caller.actor,
+    };
+    let committed = state
+        .commands
+        .reinstate_employer(&caller.context, command)
+        .await?;
+    state.suspensions.changed();
+    Ok(axum::Json(committed.into()))
+}
+
+async fn enroll(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(employer_id): Path<Uuid>,
+) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::EnrollPartner, employer_id)?;
+    let command = EnrollPartner {
+        employer_id,
+        enrolled_by: caller.actor,
+    };
+    let committed = state
+        .commands
+        .enroll_partner(&caller.context, command)
+        .await?;
+    Ok(axum::Json(committed.into()))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnboardBody {
+    name: String,
+    owner_email: String,
+}
+
+#[derive(Debug, Serialize)]
+struct OnboardedTenant {
+    tenant_id: Uuid,
+    invitation_id: Uuid,
+    position: String,
+}
+
+/// A partner onboards an organization: registered as its tenant, with its first owner invited
+/// by email.
+async fn onboard(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(partner_id): Path<Uuid>,
+    Json(body): Json<OnboardBody>,
+) -> Result<(StatusCode, axum::Json<OnboardedTenant>), ApiError> {
+    super::authorize(caller.actor, Write::ManageTenants, partner_id)?;
+    let onboarded = state
+        .commands
+        .onboard_tenant(
+            &caller.context,
+            caller.actor,
+            partner_id,
+            &body.name,
+            &body.owner_email,
+        )
+        .await?;
+    let written: Written = onboarded.committed.into();
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(OnboardedTenant {
+            tenant_id: onboarded.tenant_id,
+            invitation_id: onboarded.invitation_id,
+            position: written.position,
+        }),
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct Tenants {
+    tenants: Vec<Tenant>,
+}
+
+/// A partner's tenants: its own only.
+async fn tenants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(partner_id): Path<Uuid>,
+) -> Result<axum::Json<Tenants>, ApiError> {
+    read_policy::may_read(caller.actor, Read::ApiKeys, Parties::employer(partner_id))?;
+    let tenants = state.commands.tenants(partner_id).await?;
+    Ok(axum::Json(Tenants { tenants }))
+}
+
+async fn suspend_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((partner_id, tenant_id)): Path<(Uuid, Uuid)>,
+    Json(body): Json<SuspendBody>,
+) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::ManageTenants, partner_id)?;
+    state.commands.require_tenant(partner_id, tenant_id).await?;
+    let command = SuspendEmployer {
+        employer_id: tenant_id,
+        reason: body.reason,
+        suspended_by: caller.actor,
+    };
+    let committed = state
+        .commands
+        .suspend_employer(&caller.context, command)
+        .await?;
+    state.suspensions.changed();
+    Ok(axum::Json(committed.into()))
+}
+
+async fn reinstate_tenant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((partner_id, tenant_id)): Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<Written>, ApiError> {
+    super::authorize(caller.actor, Write::ManageTenants, partner_id)?;
+    state.commands.require_tenant(partner_id, tenant_id).await?;
+    let command = ReinstateEmployer {
+        employer_id: tenant_id,
         reinstated_by: caller.actor,
     };
     let committed = state

@@ -20,4 +20,5 @@ mod profiles_and_applications;
 mod real_time;
 mod rebuild;
 mod swipe_to_match;
+mod tenants;
 mod traces;

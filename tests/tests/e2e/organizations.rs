@@ -55,7 +55,8 @@ async fn call(
 
 async fn invitation_token(env: &TestEnv, email: &str) -> String {
     let body: String = sqlx::query_scalar(
-        "SELECT body FROM email_outbox WHERE recipient = $1 ORDER BY created_at DESC LIMIT 1",
+        "SELECT body FROM email_outbox WHERE recipient = $1 AND body LIKE '%/invitations?token=%' \
+         ORDER BY created_at DESC LIMIT 1",
     )
     .bind(email)
     .fetch_one(&env.pool)
@@ -273,6 +274,160 @@ async fn members_act_for_their_organization_within_their_roles_until_it_is_suspe
     call(&app, Method::GET, &applications, &recruiter, org, None)
         .await
         .expect_error(403, "not_a_member");
+
+    app.stop().await;
+    env.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_partner_onboards_its_tenants_administers_them_and_sees_no_other_partners() {
+    let env = TestEnv::new().await;
+    let app = env
+        .start(Parts {
+            api: true,
+            relay: true,
+            projectors: vec![Consumer::Jobs],
+        })
+        .await;
+    let admin = env.user(Role::Admin);
+    let (agency, agency_token) = employer_account(&app, "ops@agency.example").await;
+    let (rival, rival_token) = employer_account(&app, "ops@rival.example").await;
+    for (token, name) in [(&agency_token, "Agency"), (&rival_token, "Rival")] {
+        call(
+            &app,
+            Method::POST,
+            "/employers",
+            token,
+            None,
+            Some(json!({"name": name})),
+        )
+        .await
+        .expect(201);
+    }
+    let onboard = |name: &str, owner: &str| json!({"name": name, "owner_email": owner});
+    let tenants = format!("/employers/{agency}/tenants");
+
+    // Only a partner onboards, and only an admin makes one.
+    call(
+        &app,
+        Method::POST,
+        &tenants,
+        &agency_token,
+        None,
+        Some(onboard("Initech", "boss@initech.example")),
+    )
+    .await
+    .expect_error(403, "not_a_partner");
+    call(
+        &app,
+        Method::POST,
+        &format!("/admin/employers/{agency}/partner"),
+        &agency_token,
+        None,
+        None,
+    )
+    .await
+    .expect_error(403, "forbidden");
+    for partner in [&agency, &rival] {
+        app.post(
+            &admin,
+            &format!("/admin/employers/{partner}/partner"),
+            json!({}),
+        )
+        .await
+        .expect(200);
+    }
+
+    let onboarded = call(
+        &app,
+        Method::POST,
+        &tenants,
+        &agency_token,
+        None,
+        Some(onboard("Initech", "boss@initech.example")),
+    )
+    .await
+    .expect(201);
+    let tenant = text(&onboarded, "tenant_id");
+
+    // The invited owner joins and acts for the tenant.
+    let (_, boss) = employer_account(&app, "boss@initech.example").await;
+    let token = invitation_token(&env, "boss@initech.example").await;
+    let joined = call(
+        &app,
+        Method::POST,
+        "/invitations/accept",
+        &boss,
+        None,
+        Some(json!({"token": token})),
+    )
+    .await
+    .expect(200);
+    assert_eq!(joined["employer_id"], json!(tenant));
+    assert_eq!(joined["role"], "owner");
+    let org = Some(tenant.as_str());
+    call(&app, Method::POST, "/jobs", &boss, org, Some(rust_job()))
+        .await
+        .expect(201);
+
+    // The partner lists its own tenants, and no one else's.
+    let listed = call(&app, Method::GET, &tenants, &agency_token, None, None)
+        .await
+        .expect(200);
+    assert_eq!(
+        listed["tenants"],
+        json!([{"tenant_id": tenant, "name": "Initech", "suspended": false}])
+    );
+    call(&app, Method::GET, &tenants, &rival_token, None, None)
+        .await
+        .expect_error(403, "forbidden");
+    let suspension = format!("/employers/{agency}/tenants/{tenant}/suspension");
+    let rivals_try = format!("/employers/{rival}/tenants/{tenant}/suspension");
+    call(
+        &app,
+        Method::POST,
+        &rivals_try,
+        &rival_token,
+        None,
+        Some(json!({"reason": "mine now"})),
+    )
+    .await
+    .expect_error(404, "not_found");
+    call(
+        &app,
+        Method::POST,
+        &suspension,
+        &rival_token,
+        None,
+        Some(json!({"reason": "mine now"})),
+    )
+    .await
+    .expect_error(403, "forbidden");
+
+    // Suspended by its partner, the tenant is refused everything; reinstated, it works again.
+    call(
+        &app,
+        Method::POST,
+        &suspension,
+        &agency_token,
+        None,
+        Some(json!({"reason": "unpaid"})),
+    )
+    .await
+    .expect(200);
+    call(&app, Method::POST, "/jobs", &boss, org, Some(rust_job()))
+        .await
+        .expect_error(403, "tenant_suspended");
+    let listed = call(&app, Method::GET, &tenants, &agency_token, None, None)
+        .await
+        .expect(200);
+    assert_eq!(listed["tenants"][0]["suspended"], true);
+    call(&app, Method::DELETE, &suspension, &agency_token, None, None)
+        .await
+        .expect(200);
+    call(&app, Method::POST, "/jobs", &boss, org, Some(rust_job()))
+        .await
+        .expect(201);
 
     app.stop().await;
     env.cleanup().await;
