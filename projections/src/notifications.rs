@@ -68,6 +68,17 @@ pub struct NotificationsProjector {
     notified: Mutex<BTreeSet<Recipient>>,
 }
 
+/// The class of the advisory locks that order each recipient's notifications (the two-key
+/// lock space, apart from the relay's single-key lock).
+const RECIPIENT_LOCK_CLASS: i32 = 0x6e6f_7469; // "noti"
+
+/// Held until the batch commits: a notification's id is taken under its recipient's lock, so
+/// a recipient's notifications become visible in the order of their ids even when several
+/// projector instances write to one recipient at once, and a stream that resumes after an id
+/// misses none. (Two instances that lock two recipients in opposite orders are a deadlock that
+/// PostgreSQL breaks; the aborted batch is retried.)
+const LOCK_RECIPIENT: &str = "SELECT pg_advisory_xact_lock($1, hashtext($2))";
+
 const INSERT: &str = "
 INSERT INTO notification (recipient_role, recipient, kind, data, source_position, created_at)
 VALUES ($1, $2, $3, $4, $5, $6)
@@ -82,6 +93,11 @@ impl NotificationsProjector {
         kind: &str,
         data: Value,
     ) -> Result<(), Error> {
+        sqlx::query(LOCK_RECIPIENT)
+            .bind(RECIPIENT_LOCK_CLASS)
+            .bind(to.key())
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(INSERT)
             .bind(to.role)
             .bind(to.id)
@@ -407,4 +423,91 @@ pub async fn newest(pool: &PgPool, to: Recipient) -> Result<i64, Error> {
     .bind(to.id)
     .fetch_one(pool)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::time::Duration;
+
+    use commands::db::ScratchDatabase;
+
+    use super::*;
+
+    fn event(position: i64) -> PublishedEvent {
+        PublishedEvent {
+            aggregate_type: "pairing".into(),
+            aggregate_id: Uuid::from_u128(position as u128).to_string(),
+            sequence: 1,
+            event_type: "Matched".into(),
+            event_version: domain::FIRST_EVENT_VERSION.into(),
+            payload: json!({}),
+            metadata: HashMap::new(),
+            global_position: position,
+            recorded_at: Utc::now(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_recipients_second_writer_waits_for_the_first_so_ids_show_in_order() {
+        let server = std::env::var("HIRESTREAM_DATABASE__URL").unwrap_or_else(|_| {
+            "postgres://hirestream:hirestream@127.0.0.1:5432/hirestream".to_owned()
+        });
+        let database = ScratchDatabase::create(&server, "unit")
+            .await
+            .expect("a scratch database (is PostgreSQL running?)");
+        let pool = commands::db::connect(database.url(), 4)
+            .await
+            .expect("connect");
+        let to = Recipient::candidate(Uuid::from_u128(1));
+        let first_writer = NotificationsProjector::default();
+        let mut first = pool.begin().await.expect("begin");
+        first_writer
+            .notify(&mut first, &event(1), to, "match.created", json!({}))
+            .await
+            .expect("first");
+
+        let second = tokio::spawn({
+            let pool = pool.clone();
+            async move {
+                let mut tx = pool.begin().await?;
+                NotificationsProjector::default()
+                    .notify(&mut tx, &event(2), to, "match.created", json!({}))
+                    .await
+                    .map_err(|e| sqlx::Error::Protocol(format!("{e:?}")))?;
+                tx.commit().await
+            }
+        });
+        // The second waits on the recipient's lock while the first is open.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let waiting: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("locks");
+            if waiting == 1 {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the second writer never waited"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!second.is_finished());
+        first.commit().await.expect("commit");
+        second.await.expect("joined").expect("second");
+
+        let ids: Vec<(i64, i64)> =
+            sqlx::query_as("SELECT id, source_position FROM notification ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .expect("notifications");
+        assert_eq!(ids.iter().map(|(_, p)| *p).collect::<Vec<_>>(), [1, 2]);
+        pool.close().await;
+        database.drop_database().await.expect("drop");
+    }
 }

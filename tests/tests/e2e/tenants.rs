@@ -64,11 +64,7 @@ async fn no_endpoint_lets_one_organization_reach_anothers_data() {
     let candidate_id = candidate.id;
     let attempts: Vec<(Method, String, Option<Value>)> = vec![
         (Method::POST, format!("/jobs/{job}/close"), Some(json!({}))),
-        (
-            Method::PUT,
-            format!("/jobs/{job}"),
-            Some(taken_over),
-        ),
+        (Method::PUT, format!("/jobs/{job}"), Some(taken_over)),
         (
             Method::POST,
             format!("/jobs/{job}/candidates/{candidate_id}/swipe"),
