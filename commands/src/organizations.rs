@@ -226,12 +226,18 @@ impl CommandService {
         token: &str,
         account: Actor,
     ) -> Result<Option<(Uuid, MemberRole, Committed)>, Error> {
+        // An invitation is the invited address's: an account signed in with a password
+        // accepts only an invitation sent to its own address. (An account with no address
+        // here, signed in through an identity provider, accepts by the token alone.)
         let row: Option<(Uuid, Uuid, String)> = sqlx::query_as(
-            "UPDATE organization_invitation SET used_at = now() \
+            "UPDATE organization_invitation i SET used_at = now() \
              WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() \
+               AND NOT EXISTS (SELECT 1 FROM account_credential c \
+                                WHERE c.account_id = $2 AND c.email <> i.email) \
              RETURNING invitation_id, employer_id, role",
         )
         .bind(secrets::digest(token))
+        .bind(account.subject)
         .fetch_optional(&self.pool)
         .await?;
         let Some((invitation_id, employer_id, _)) = row else {

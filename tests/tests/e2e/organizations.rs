@@ -111,6 +111,17 @@ async fn members_act_for_their_organization_within_their_roles_until_it_is_suspe
         .expect(201);
     }
     let rita_token = invitation_token(&env, "rita@acme.example").await;
+    // Rita's invitation is hers: another address's account cannot use it, and it stays good.
+    call(
+        &app,
+        Method::POST,
+        "/invitations/accept",
+        &viewer,
+        None,
+        Some(json!({ "token": rita_token })),
+    )
+    .await
+    .expect_error(400, "invalid_link");
     let joined = call(
         &app,
         Method::POST,
