@@ -1,9 +1,11 @@
 //! The relay: publishes every committed event to Kafka, in commit order, without gaps.
 //!
 //! It reads only events whose writing transaction is older than every transaction still
-//! running (`tx_id < pg_snapshot_xmin(pg_current_snapshot())`), in `(tx_id, global_position)`
-//! order. An event whose transaction commits late, with a smaller global position than events
-//! already published, therefore still comes after them in this order and is never skipped.
+//! running that may append events (`tx_id < event_horizon()`, see the migration that defines
+//! it: a projector's batch, which never appends, does not count), in `(tx_id,
+//! global_position)` order. An event whose transaction commits late, with a smaller global
+//! position than events already published, therefore still comes after them in this order and
+//! is never skipped.
 //!
 //! Each event goes to `<prefix>.<aggregate>.events`, keyed by aggregate id, through an
 //! idempotent producer, with CloudEvents headers. The checkpoint moves only after the broker
@@ -50,6 +52,12 @@ pub fn seconds_since(at: DateTime<Utc>) -> f64 {
         .max(0) as f64
         / 1e6
 }
+
+/// Marks the transaction it runs in as a projector's batch, which writes read models and never
+/// appends events (a trigger refuses it any): `event_horizon()` then does not wait for it.
+pub const MARK_PROJECTING: &str = "
+SELECT set_config('hirestream.projecting', 'on', true),
+       pg_advisory_xact_lock_shared(1751740005, 1886547818)";
 
 /// Key of the advisory lock that elects the active relay.
 const RELAY_LOCK_KEY: i64 = 0x6869_7265_7265_6c61; // "hirerela"
@@ -192,7 +200,7 @@ SELECT tx_id::text::bigint AS tx_id, global_position, aggregate_type, aggregate_
        event_type, event_version, payload, metadata, recorded_at
   FROM events
  WHERE (tx_id, global_position) > ($1::bigint::text::xid8, $2)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < (SELECT event_horizon())
  ORDER BY tx_id, global_position
  LIMIT $3";
 

@@ -248,6 +248,9 @@ impl<P: Projection> Projector<P> {
     /// group generation, so the next run rebuilds it from the start of every topic.
     pub async fn reset(&self) -> Result<(), Error> {
         let mut tx = self.pool.begin().await?;
+        sqlx::query(commands::relay::MARK_PROJECTING)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(ENSURE_CHECKPOINT)
             .bind(P::NAME)
             .execute(&mut *tx)
@@ -511,6 +514,10 @@ impl<P: Projection> Projector<P> {
             .collect();
         let (types, ids): (Vec<&str>, Vec<&str>) = aggregates.into_iter().unzip();
         let mut tx = self.pool.begin().await?;
+        // A long batch (rescoring, a rebuild's) must not hold the relay back.
+        sqlx::query(commands::relay::MARK_PROJECTING)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(ENSURE_APPLIED_ROWS)
             .bind(P::NAME)
             .bind(&types)

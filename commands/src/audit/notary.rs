@@ -180,7 +180,7 @@ SELECT number, tx_id::text::bigint AS tx_id, global_position, events, total_even
 const SELECT_PENDING: &str = "
 SELECT tx_id::text::bigint AS tx_id, global_position, hash FROM events
  WHERE (tx_id, global_position) > ($1::bigint::text::xid8, $2)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < (SELECT event_horizon())
  ORDER BY tx_id, global_position
  LIMIT $3";
 

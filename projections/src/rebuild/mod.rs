@@ -34,7 +34,7 @@ SELECT tx_id::text::bigint AS tx_id, global_position, aggregate_type, aggregate_
        event_type, event_version, payload, metadata, recorded_at
   FROM events
  WHERE (tx_id, global_position) > ($1::bigint::text::xid8, $2)
-   AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+   AND tx_id < (SELECT event_horizon())
  ORDER BY tx_id, global_position
  LIMIT $3";
 

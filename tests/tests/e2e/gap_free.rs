@@ -114,3 +114,82 @@ async fn every_event_of_concurrent_writers_reaches_kafka_once_in_aggregate_order
     relay.stop().await;
     env.cleanup().await;
 }
+
+/// A transaction that has an id, held open.
+async fn running(
+    pool: &sqlx::PgPool,
+    projecting: bool,
+) -> (sqlx::Transaction<'static, sqlx::Postgres>, i64) {
+    let mut tx = pool.begin().await.expect("begin");
+    if projecting {
+        sqlx::query(commands::relay::MARK_PROJECTING)
+            .execute(&mut *tx)
+            .await
+            .expect("mark");
+    }
+    let id: i64 = sqlx::query_scalar("SELECT txid_current()")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("an id");
+    (tx, id)
+}
+
+async fn horizon(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar("SELECT event_horizon()::text::bigint")
+        .fetch_one(pool)
+        .await
+        .expect("horizon")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projectors_long_transaction_does_not_hold_publication_back_and_an_appenders_does() {
+    let env = TestEnv::new().await;
+    let relay = env
+        .start(Parts {
+            relay: true,
+            ..Parts::default()
+        })
+        .await;
+
+    // A projector's batch, open with an id: an event committed after it is still published.
+    let (projecting, projector_id) = running(&env.pool, true).await;
+    let mut tx = env.pool.begin().await.expect("begin");
+    append_counter_events(&mut tx, "counter-horizon", 1, 1).await;
+    tx.commit().await.expect("commit");
+    assert!(horizon(&env.pool).await > projector_id);
+    eventually(
+        "the event appended beside a running projector batch to be published",
+        Duration::from_secs(30),
+        || async { (published(&env.pool).await >= 1).then_some(()) },
+    )
+    .await;
+    // And it may not append events itself.
+    let mut marked = projecting;
+    let refused = sqlx::query(
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, \
+         payload, metadata) VALUES ('counter', 'counter-horizon', 99, 'Counted', '1.0', '{}', '{}')",
+    )
+    .execute(&mut *marked)
+    .await
+    .expect_err("a projector's transaction appends nothing");
+    assert!(refused.to_string().contains("may not append"), "{refused}");
+    marked.rollback().await.expect("rollback");
+
+    // Any other transaction with an id may still append below what came after it: the horizon
+    // stays at it until it ends.
+    let (other, other_id) = running(&env.pool, false).await;
+    let mut tx = env.pool.begin().await.expect("begin");
+    append_counter_events(&mut tx, "counter-horizon", 2, 1).await;
+    tx.commit().await.expect("commit");
+    assert!(horizon(&env.pool).await <= other_id);
+    other.commit().await.expect("commit");
+    eventually(
+        "the event appended beside an ordinary transaction to be published once it ended",
+        Duration::from_secs(30),
+        || async { (published(&env.pool).await >= 2).then_some(()) },
+    )
+    .await;
+
+    relay.stop().await;
+    env.cleanup().await;
+}
