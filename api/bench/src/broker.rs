@@ -20,13 +20,53 @@ pub struct LocalBroker {
     child: Option<Child>,
 }
 
+/// A client the SASL broker accepts (mechanism PLAIN).
+pub const SASL_USER: (&str, &str) = ("hirestream", "hirestream-secret");
+
 impl LocalBroker {
     /// Formats fresh storage and starts a broker on it.
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(|_, _| None).await
+    }
+
+    /// A broker whose only client listener takes SASL (PLAIN, over plain TCP on loopback), as
+    /// a managed Kafka does: clients must authenticate as [`SASL_USER`].
+    pub async fn start_with_sasl() -> std::io::Result<Self> {
+        Self::start_with(|port, controller| {
+            let (user, password) = SASL_USER;
+            Some(format!(
+                "listeners=SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller}\n\
+                 advertised.listeners=SASL_PLAINTEXT://127.0.0.1:{port}\n\
+                 controller.quorum.voters=1@127.0.0.1:{controller}\n\
+                 listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT\n\
+                 inter.broker.listener.name=SASL_PLAINTEXT\n\
+                 sasl.enabled.mechanisms=PLAIN\n\
+                 sasl.mechanism.inter.broker.protocol=PLAIN\n\
+                 listener.name.sasl_plaintext.plain.sasl.jaas.config=\
+                 org.apache.kafka.common.security.plain.PlainLoginModule required \
+                 username=\"broker\" password=\"broker-secret\" user_broker=\"broker-secret\" \
+                 user_{user}=\"{password}\";\n"
+            ))
+        })
+        .await
+    }
+
+    /// Starts a broker with the listeners `listeners(port, controller_port)` gives (appended
+    /// to scripts/kafka-conf/server.properties), or the script's own when `None`.
+    async fn start_with(
+        listeners: impl FnOnce(u16, u16) -> Option<String>,
+    ) -> std::io::Result<Self> {
         let port = free_loopback_port()?;
         let dir =
             std::env::temp_dir().join(format!("hirestream-broker-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir)?;
+        if let Some(listeners) = listeners(port, free_loopback_port()?) {
+            let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka-conf");
+            let mut properties = std::fs::read_to_string(base.join("server.properties"))?;
+            properties.push_str(&listeners);
+            properties.push_str(&format!("log.dirs={}\n", dir.join("data").display()));
+            std::fs::write(dir.join("server.properties"), properties)?;
+        }
         let mut broker = Self {
             brokers: format!("127.0.0.1:{port}"),
             port,

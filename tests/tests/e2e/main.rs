@@ -13,6 +13,7 @@ mod documents;
 mod embeddings;
 mod faults;
 mod gap_free;
+mod managed_kafka;
 mod matching;
 mod organizations;
 mod privacy;
