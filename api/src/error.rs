@@ -81,6 +81,8 @@ error_codes! {
     /// The organization is suspended: every request in it is refused until it is reinstated.
     TenantSuspended => "tenant_suspended",
     AlreadyMember => "already_member",
+    /// A job with assigned recruiters is theirs to change, and its owners'.
+    NotAssigned => "not_assigned",
     /// Only a partner onboards and administers tenants.
     NotAPartner => "not_a_partner",
     // Signing in.

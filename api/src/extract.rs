@@ -14,6 +14,7 @@ use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Req
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use commands::CommandContext;
+use domain::employer::MemberRole;
 use domain::Actor;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -214,7 +215,19 @@ impl FromRequestParts<AppState> for Caller {
             .get::<axum::extract::MatchedPath>()
             .map(|path| path.as_str().to_owned());
         let route = path.as_deref().map(|path| (&parts.method, path));
-        Caller::authenticate(state, token, &parts.headers, route).await
+        let (caller, role) =
+            Caller::authenticate_member(state, token, &parts.headers, route).await?;
+        if let (Some(MemberRole::Recruiter), Some(template)) = (role, path.as_deref()) {
+            crate::organizations::require_assignment(
+                state,
+                &caller,
+                &parts.method,
+                template,
+                parts.uri.path(),
+            )
+            .await?;
+        }
+        Ok(caller)
     }
 }
 
@@ -227,6 +240,18 @@ impl Caller {
         headers: &HeaderMap,
         route: Option<(&axum::http::Method, &str)>,
     ) -> Result<Self, ApiError> {
+        Ok(Self::authenticate_member(state, token, headers, route)
+            .await?
+            .0)
+    }
+
+    /// As [`Caller::authenticate`], with the member's role when a member acts.
+    async fn authenticate_member(
+        state: &AppState,
+        token: &str,
+        headers: &HeaderMap,
+        route: Option<(&axum::http::Method, &str)>,
+    ) -> Result<(Self, Option<MemberRole>), ApiError> {
         let request = RequestIds::from_headers(headers)?;
         let actor = if token.starts_with(commands::api_keys::KEY_PREFIX) {
             crate::api_keys::authenticate(state, token, route).await?.0
@@ -242,18 +267,18 @@ impl Caller {
                 "the system role belongs to the platform's own processes, not to callers",
             ));
         }
-        let (actor, member) = match header_text(headers, ORGANIZATION)? {
+        let (actor, member, role) = match header_text(headers, ORGANIZATION)? {
             Some(organization) => {
-                let (organization, _) =
+                let (organization, role) =
                     crate::organizations::act_for(state, actor, organization, route).await?;
-                (organization, Some(actor.subject))
+                (organization, Some(actor.subject), Some(role))
             }
-            None => (actor, None),
+            None => (actor, None, None),
         };
         crate::organizations::refuse_suspended(state, actor).await?;
         let mut context = request.0.acting(actor);
         context.member = member;
-        Ok(Caller { actor, context })
+        Ok((Caller { actor, context }, role))
     }
 }
 

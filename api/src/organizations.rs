@@ -16,7 +16,9 @@ use crate::state::AppState;
 
 /// The operations only an owner makes: who belongs to the organization, its keys and its
 /// public profile.
-pub const OWNER_ONLY: [(Method, &str); 8] = [
+pub const OWNER_ONLY: [(Method, &str); 10] = [
+    (Method::PUT, "/jobs/{job_id}/recruiters/{account_id}"),
+    (Method::DELETE, "/jobs/{job_id}/recruiters/{account_id}"),
     (Method::POST, "/employers/{employer_id}/tenants"),
     (
         Method::POST,
@@ -85,6 +87,48 @@ pub async fn act_for(
         }
     }
     Ok((Actor::new(employer_id, Role::Employer), role))
+}
+
+/// A recruiter changes a job only if it recruits for it: the job has no assigned recruiters,
+/// or has it among them. The job is the request's `{job_id}`, or the job of its
+/// `{application_id}`; reads are everyone's in the organization.
+pub async fn require_assignment(
+    state: &AppState,
+    caller: &crate::extract::Caller,
+    method: &Method,
+    template: &str,
+    path: &str,
+) -> Result<(), ApiError> {
+    if *method == Method::GET {
+        return Ok(());
+    }
+    let Some(account) = caller.context.member else {
+        return Ok(());
+    };
+    let parameter = |name: &str| {
+        template
+            .split('/')
+            .zip(path.split('/'))
+            .find(|(segment, _)| *segment == name)
+            .and_then(|(_, value)| value.parse::<Uuid>().ok())
+    };
+    let job_id = match (parameter("{job_id}"), parameter("{application_id}")) {
+        (Some(job_id), _) => Some(job_id),
+        (None, Some(application_id)) => state.commands.application_job(application_id).await?,
+        (None, None) => None,
+    };
+    let Some(job_id) = job_id else {
+        return Ok(());
+    };
+    if state.commands.recruits_for(job_id, account).await? {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::NotAssigned,
+            format!("the job {job_id} has recruiters assigned, and this account is not one"),
+        ))
+    }
 }
 
 /// How stale this process's view of suspensions may be, for one suspended in another.

@@ -12,6 +12,7 @@ use domain::employer::{
     EmployerCommand, EnrollPartner, InviteMember, JoinOrganization, MemberRole, OnboardTenant,
     RegisterTenant, ReinstateEmployer, RemoveMember, SuspendEmployer,
 };
+use domain::job::{AssignRecruiter, JobCommand};
 use domain::{Actor, DomainError, FieldError};
 use serde::Serialize;
 use uuid::Uuid;
@@ -366,6 +367,73 @@ impl CommandService {
             .execute(&self.pool)
             .await?;
         Ok(committed)
+    }
+
+    /// Assigns a member to a job as its recruiter, or takes the assignment back. Only a
+    /// member of the job's organization can be assigned.
+    pub async fn assign_recruiter(
+        &self,
+        ctx: &CommandContext,
+        cmd: AssignRecruiter,
+    ) -> Result<Committed, Error> {
+        let (job_id, account_id, assigned) = (cmd.job_id, cmd.account_id, cmd.assigned);
+        if assigned {
+            let employer = self.job_ref(job_id).await?.map(|job| job.employer_id);
+            let member = match employer {
+                Some(employer_id) => self.membership(employer_id, account_id).await?,
+                None => return Err(DomainError::JobNotFound { job_id }.into()),
+            };
+            if member.is_none() {
+                return Err(DomainError::Invalid(vec![FieldError::new(
+                    "account_id",
+                    "must be a member of the job's organization",
+                )])
+                .into());
+            }
+        }
+        let committed = self
+            .jobs
+            .execute(&job_id.to_string(), JobCommand::AssignRecruiter(cmd), ctx)
+            .await?;
+        let statement = if assigned {
+            "INSERT INTO job_recruiter (job_id, account_id) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+        } else {
+            "DELETE FROM job_recruiter WHERE job_id = $1 AND account_id = $2"
+        };
+        sqlx::query(statement)
+            .bind(job_id)
+            .bind(account_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(committed)
+    }
+
+    /// The recruiters assigned to a job.
+    pub async fn recruiters(&self, job_id: Uuid) -> Result<Vec<Uuid>, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT account_id FROM job_recruiter WHERE job_id = $1 ORDER BY assigned_at, account_id",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The job an application was made to, if it exists.
+    pub async fn application_job(&self, application_id: Uuid) -> Result<Option<Uuid>, Error> {
+        let (application, _) = self.applications.load(&application_id.to_string()).await?;
+        Ok(application.job_id)
+    }
+
+    /// Whether a recruiter may act on a job: the job has no assigned recruiters, or has it.
+    pub async fn recruits_for(&self, job_id: Uuid, account_id: Uuid) -> Result<bool, Error> {
+        Ok(sqlx::query_scalar(
+            "SELECT NOT EXISTS (SELECT 1 FROM job_recruiter WHERE job_id = $1) \
+                 OR EXISTS (SELECT 1 FROM job_recruiter WHERE job_id = $1 AND account_id = $2)",
+        )
+        .bind(job_id)
+        .bind(account_id)
+        .fetch_one(&self.pool)
+        .await?)
     }
 
     /// Whether the organization of `employer_id` is suspended.

@@ -42,7 +42,7 @@ pub struct CommandService {
     pub(crate) documents: Store<Document>,
     pairings: Store<Pairing>,
     wallets: Store<Wallet>,
-    applications: Store<Application>,
+    pub(crate) applications: Store<Application>,
     keyring: Keyring,
     accounts: crate::accounts::Accounts,
 }

@@ -134,6 +134,8 @@ pub struct Application {
     pub status: Option<ApplicationStatus>,
     pub candidate_id: Option<Uuid>,
     pub employer_id: Option<Uuid>,
+    #[serde(default)]
+    pub job_id: Option<Uuid>,
 }
 
 impl Aggregate for Application {
@@ -236,11 +238,13 @@ impl Aggregate for Application {
             ApplicationEvent::ApplicationSubmitted {
                 candidate_id,
                 employer_id,
+                job_id,
                 ..
             } => {
                 self.status = Some(ApplicationStatus::Submitted);
                 self.candidate_id = Some(candidate_id);
                 self.employer_id = Some(employer_id);
+                self.job_id = Some(job_id);
             }
             ApplicationEvent::ApplicationStatusChanged { to, .. } => self.status = Some(to),
             ApplicationEvent::ApplicationWithdrawn { .. } => {

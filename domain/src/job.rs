@@ -15,12 +15,14 @@ pub enum JobCommand {
     PostJob(PostJob),
     UpdateJob(UpdateJob),
     CloseJob(CloseJob),
+    AssignRecruiter(AssignRecruiter),
 }
 
 crate::domain_command!(JobCommand {
     PostJob,
     UpdateJob,
-    CloseJob
+    CloseJob,
+    AssignRecruiter
 });
 
 /// Where a posting came from.
@@ -139,6 +141,17 @@ pub struct CloseJob {
     pub closed_by: Actor,
 }
 
+/// Assigns a member of the job's organization to it as a recruiter, or takes the assignment
+/// back (`assigned: false`). A job with assigned recruiters is theirs (and its owners') to
+/// act on; one with none is every recruiter's of the organization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AssignRecruiter {
+    pub job_id: Uuid,
+    pub account_id: Uuid,
+    pub assigned: bool,
+    pub by: Actor,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum JobEvent {
     JobPosted {
@@ -155,12 +168,24 @@ pub enum JobEvent {
         job_id: Uuid,
         employer_id: Uuid,
     },
+    RecruiterAssigned {
+        job_id: Uuid,
+        employer_id: Uuid,
+        account_id: Uuid,
+    },
+    RecruiterUnassigned {
+        job_id: Uuid,
+        employer_id: Uuid,
+        account_id: Uuid,
+    },
 }
 
 crate::domain_event!(JobEvent {
     JobPosted,
     JobUpdated,
     JobClosed,
+    RecruiterAssigned,
+    RecruiterUnassigned,
 });
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -176,6 +201,9 @@ pub struct Job {
     pub status: JobStatus,
     pub employer_id: Option<Uuid>,
     pub details: Option<JobDetails>,
+    /// The recruiters assigned to the job.
+    #[serde(default)]
+    pub recruiters: std::collections::BTreeSet<Uuid>,
 }
 
 impl Job {
@@ -254,6 +282,28 @@ impl Aggregate for Job {
                 };
                 sink.write(event, self).await;
             }
+            JobCommand::AssignRecruiter(cmd) => {
+                let employer_id = self.open_job(cmd.job_id)?;
+                if !cmd.by.may(Write::UpdateJob, employer_id) {
+                    return Err(forbidden(cmd.by, cmd.job_id));
+                }
+                let (job_id, account_id) = (cmd.job_id, cmd.account_id);
+                let event = match (cmd.assigned, self.recruiters.contains(&account_id)) {
+                    (true, false) => JobEvent::RecruiterAssigned {
+                        job_id,
+                        employer_id,
+                        account_id,
+                    },
+                    (false, true) => JobEvent::RecruiterUnassigned {
+                        job_id,
+                        employer_id,
+                        account_id,
+                    },
+                    // Already so: nothing to record.
+                    _ => return Ok(()),
+                };
+                sink.write(event, self).await;
+            }
         }
         Ok(())
     }
@@ -271,6 +321,12 @@ impl Aggregate for Job {
             }
             JobEvent::JobUpdated { details, .. } => self.details = Some(details),
             JobEvent::JobClosed { .. } => self.status = JobStatus::Closed,
+            JobEvent::RecruiterAssigned { account_id, .. } => {
+                self.recruiters.insert(account_id);
+            }
+            JobEvent::RecruiterUnassigned { account_id, .. } => {
+                self.recruiters.remove(&account_id);
+            }
         }
     }
 }

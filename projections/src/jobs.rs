@@ -60,6 +60,8 @@ impl Projection for JobsProjector {
                     .await?;
                 Ok(())
             }
+            // Who may act on a job is the write side's (`job_recruiter`); no view shows it.
+            JobEvent::RecruiterAssigned { .. } | JobEvent::RecruiterUnassigned { .. } => Ok(()),
         }
     }
 

@@ -4,12 +4,13 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use commands::organizations::{Member, Tenant};
 use domain::employer::{
     EnrollPartner, InviteMember, MemberRole, ReinstateEmployer, RemoveMember, SuspendEmployer,
 };
+use domain::job::AssignRecruiter;
 use domain::{Role, Write};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -41,6 +42,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/employers/{employer_id}/tenants/{tenant_id}/suspension",
             post(suspend_tenant).delete(reinstate_tenant),
+        )
+        .route("/jobs/{job_id}/recruiters", get(recruiters))
+        .route(
+            "/jobs/{job_id}/recruiters/{account_id}",
+            put(assign).delete(unassign),
         )
 }
 
@@ -305,5 +311,70 @@ async fn reinstate_tenant(
         .reinstate_employer(&caller.context, command)
         .await?;
     state.suspensions.changed();
+    Ok(axum::Json(committed.into()))
+}
+
+/// The employer of a posted job, or a 404.
+async fn job_employer(state: &AppState, job_id: Uuid) -> Result<Uuid, ApiError> {
+    state
+        .commands
+        .job_ref(job_id)
+        .await?
+        .map(|job| job.employer_id)
+        .ok_or_else(|| ApiError::not_found(format!("job {job_id} does not exist")))
+}
+
+#[derive(Debug, Serialize)]
+struct Recruiters {
+    recruiters: Vec<Uuid>,
+}
+
+/// The members assigned to a job as its recruiters; none means every recruiter of the
+/// organization.
+async fn recruiters(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(job_id): Path<Uuid>,
+) -> Result<axum::Json<Recruiters>, ApiError> {
+    let employer_id = job_employer(&state, job_id).await?;
+    read_policy::may_read(caller.actor, Read::ApiKeys, Parties::employer(employer_id))?;
+    let recruiters = state.commands.recruiters(job_id).await?;
+    Ok(axum::Json(Recruiters { recruiters }))
+}
+
+async fn assign(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<Written>, ApiError> {
+    assignment(state, caller, path, true).await
+}
+
+async fn unassign(
+    state: State<AppState>,
+    caller: Caller,
+    path: Path<(Uuid, Uuid)>,
+) -> Result<axum::Json<Written>, ApiError> {
+    assignment(state, caller, path, false).await
+}
+
+async fn assignment(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((job_id, account_id)): Path<(Uuid, Uuid)>,
+    assigned: bool,
+) -> Result<axum::Json<Written>, ApiError> {
+    let employer_id = job_employer(&state, job_id).await?;
+    super::authorize(caller.actor, Write::UpdateJob, employer_id)?;
+    let command = AssignRecruiter {
+        job_id,
+        account_id,
+        assigned,
+        by: caller.actor,
+    };
+    let committed = state
+        .commands
+        .assign_recruiter(&caller.context, command)
+        .await?;
     Ok(axum::Json(committed.into()))
 }

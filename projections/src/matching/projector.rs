@@ -212,6 +212,10 @@ impl MatchingProjector {
                     .await?;
                 job_id
             }
+            // Who recruits for a job changes no score.
+            JobEvent::RecruiterAssigned { .. } | JobEvent::RecruiterUnassigned { .. } => {
+                return Ok(())
+            }
         };
         self.mark(|p| {
             p.jobs.insert(job_id);

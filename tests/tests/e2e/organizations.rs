@@ -443,3 +443,182 @@ async fn a_partner_onboards_its_tenants_administers_them_and_sees_no_other_partn
     app.stop().await;
     env.cleanup().await;
 }
+
+/// An owner account of a fresh organization, and members of it with the roles given.
+async fn organization_with(
+    env: &TestEnv,
+    app: &RunningApp,
+    domain: &str,
+    members: &[(&str, &str)],
+) -> (String, String, Vec<(String, String)>) {
+    let (organization, owner) = employer_account(app, &format!("owner@{domain}")).await;
+    call(
+        app,
+        Method::POST,
+        "/employers",
+        &owner,
+        None,
+        Some(json!({"name": domain})),
+    )
+    .await
+    .expect(201);
+    let mut joined = Vec::new();
+    for (name, role) in members {
+        let email = format!("{name}@{domain}");
+        call(
+            app,
+            Method::POST,
+            &format!("/employers/{organization}/invitations"),
+            &owner,
+            None,
+            Some(json!({"email": email, "role": role})),
+        )
+        .await
+        .expect(201);
+        let (account, token) = employer_account(app, &email).await;
+        let invitation = invitation_token(env, &email).await;
+        call(
+            app,
+            Method::POST,
+            "/invitations/accept",
+            &token,
+            None,
+            Some(json!({"token": invitation})),
+        )
+        .await
+        .expect(200);
+        joined.push((account, token));
+    }
+    (organization, owner, joined)
+}
+
+#[tokio::test]
+async fn a_job_with_assigned_recruiters_is_theirs_to_change_and_its_owners() {
+    let env = TestEnv::new().await;
+    let app = env
+        .start(Parts {
+            api: true,
+            relay: true,
+            projectors: vec![Consumer::Jobs, Consumer::Applications],
+        })
+        .await;
+    let (acme, owner, members) = organization_with(
+        &env,
+        &app,
+        "acme.example",
+        &[("rita", "recruiter"), ("ralph", "recruiter")],
+    )
+    .await;
+    let [(rita_id, rita), (_, ralph)] = [members[0].clone(), members[1].clone()];
+    let org = Some(acme.as_str());
+    let posted = call(&app, Method::POST, "/jobs", &owner, None, Some(rust_job()))
+        .await
+        .expect(201);
+    let job = text(&posted, "id");
+    let candidate = env.user(Role::Candidate);
+    app.register_candidate(&candidate, "Ada", "ada@example.com")
+        .await
+        .expect(201);
+    let application = text(
+        &app.apply(&candidate, &job, json!({})).await.expect(201),
+        "id",
+    );
+    let screen = json!({"status": "screening"});
+    let status = format!("/applications/{application}/status");
+
+    // Only an owner assigns, and only a member.
+    let assignment = format!("/jobs/{job}/recruiters/{rita_id}");
+    call(&app, Method::PUT, &assignment, &ralph, org, None)
+        .await
+        .expect_error(403, "member_role");
+    let outsider = env.user(Role::Employer);
+    call(
+        &app,
+        Method::PUT,
+        &format!("/jobs/{job}/recruiters/{}", outsider.id),
+        &owner,
+        None,
+        None,
+    )
+    .await
+    .expect_error(422, "invalid_fields");
+    call(&app, Method::PUT, &assignment, &owner, None, None)
+        .await
+        .expect(200);
+    let listed = call(
+        &app,
+        Method::GET,
+        &format!("/jobs/{job}/recruiters"),
+        &ralph,
+        org,
+        None,
+    )
+    .await
+    .expect(200);
+    assert_eq!(listed["recruiters"], json!([rita_id]));
+
+    // The job is Rita's now: Ralph reads it but changes nothing of it.
+    call(
+        &app,
+        Method::POST,
+        &status,
+        &ralph,
+        org,
+        Some(screen.clone()),
+    )
+    .await
+    .expect_error(403, "not_assigned");
+    let mut renamed = rust_job();
+    renamed["title"] = json!("Senior Rust engineer");
+    call(
+        &app,
+        Method::PUT,
+        &format!("/jobs/{job}"),
+        &ralph,
+        org,
+        Some(renamed.clone()),
+    )
+    .await
+    .expect_error(403, "not_assigned");
+    call(
+        &app,
+        Method::GET,
+        &format!("/jobs/{job}"),
+        &ralph,
+        org,
+        None,
+    )
+    .await
+    .expect(200);
+    call(&app, Method::POST, &status, &rita, org, Some(screen))
+        .await
+        .expect(200);
+    call(
+        &app,
+        Method::PUT,
+        &format!("/jobs/{job}"),
+        &owner,
+        None,
+        Some(renamed.clone()),
+    )
+    .await
+    .expect(200);
+
+    // Taken off again, the job is every recruiter's.
+    call(&app, Method::DELETE, &assignment, &owner, None, None)
+        .await
+        .expect(200);
+    call(
+        &app,
+        Method::PUT,
+        &format!("/jobs/{job}"),
+        &ralph,
+        org,
+        Some(renamed),
+    )
+    .await
+    .expect(200);
+
+    app.stop().await;
+    env.cleanup().await;
+}
