@@ -166,17 +166,7 @@ async fn suspend(
     Json(body): Json<SuspendBody>,
 ) -> Result<axum::Json<Written>, ApiError> {
     super::authorize(caller.actor, Write::SuspendTenant, employer_id)?;
-    let command = SuspendEmployer {
-        employer_id,
-        reason: body.reason,
-        suspended_by: caller.actor,
-    };
-    let committed = state
-        .commands
-        .suspend_employer(&caller.context, command)
-        .await?;
-    state.suspensions.changed();
-    Ok(axum::Json(committed.into()))
+    suspension(&state, &caller, employer_id, Some(body.reason)).await
 }
 
 async fn reinstate(
@@ -185,14 +175,40 @@ async fn reinstate(
     Path(employer_id): Path<Uuid>,
 ) -> Result<axum::Json<Written>, ApiError> {
     super::authorize(caller.actor, Write::SuspendTenant, employer_id)?;
-    let command = ReinstateEmployer {
-        employer_id,
-        reinstated_by: caller.actor,
+    suspension(&state, &caller, employer_id, None).await
+}
+
+/// Suspends the organization for `reason`, or reinstates it (`None`), as `caller`, whose right
+/// to was checked; every process refuses or serves it again within a second, this one at once.
+async fn suspension(
+    state: &AppState,
+    caller: &Caller,
+    employer_id: Uuid,
+    reason: Option<String>,
+) -> Result<axum::Json<Written>, ApiError> {
+    let committed = match reason {
+        Some(reason) => {
+            let command = SuspendEmployer {
+                employer_id,
+                reason,
+                suspended_by: caller.actor,
+            };
+            state
+                .commands
+                .suspend_employer(&caller.context, command)
+                .await?
+        }
+        None => {
+            let command = ReinstateEmployer {
+                employer_id,
+                reinstated_by: caller.actor,
+            };
+            state
+                .commands
+                .reinstate_employer(&caller.context, command)
+                .await?
+        }
     };
-    let committed = state
-        .commands
-        .reinstate_employer(&caller.context, command)
-        .await?;
     state.suspensions.changed();
     Ok(axum::Json(committed.into()))
 }
@@ -282,17 +298,7 @@ async fn suspend_tenant(
 ) -> Result<axum::Json<Written>, ApiError> {
     super::authorize(caller.actor, Write::ManageTenants, partner_id)?;
     state.commands.require_tenant(partner_id, tenant_id).await?;
-    let command = SuspendEmployer {
-        employer_id: tenant_id,
-        reason: body.reason,
-        suspended_by: caller.actor,
-    };
-    let committed = state
-        .commands
-        .suspend_employer(&caller.context, command)
-        .await?;
-    state.suspensions.changed();
-    Ok(axum::Json(committed.into()))
+    suspension(&state, &caller, tenant_id, Some(body.reason)).await
 }
 
 async fn reinstate_tenant(
@@ -302,16 +308,7 @@ async fn reinstate_tenant(
 ) -> Result<axum::Json<Written>, ApiError> {
     super::authorize(caller.actor, Write::ManageTenants, partner_id)?;
     state.commands.require_tenant(partner_id, tenant_id).await?;
-    let command = ReinstateEmployer {
-        employer_id: tenant_id,
-        reinstated_by: caller.actor,
-    };
-    let committed = state
-        .commands
-        .reinstate_employer(&caller.context, command)
-        .await?;
-    state.suspensions.changed();
-    Ok(axum::Json(committed.into()))
+    suspension(&state, &caller, tenant_id, None).await
 }
 
 /// The employer of a posted job, or a 404.

@@ -580,16 +580,10 @@ async fn a_job_with_assigned_recruiters_is_theirs_to_change_and_its_owners() {
     )
     .await
     .expect_error(403, "not_assigned");
-    call(
-        &app,
-        Method::GET,
-        &format!("/jobs/{job}"),
-        &ralph,
-        org,
-        None,
-    )
-    .await
-    .expect(200);
+    let read = format!("/jobs/{job}?after={}", text(&posted, "position"));
+    call(&app, Method::GET, &read, &ralph, org, None)
+        .await
+        .expect(200);
     call(&app, Method::POST, &status, &rita, org, Some(screen))
         .await
         .expect(200);

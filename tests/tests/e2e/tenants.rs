@@ -2,13 +2,15 @@
 //! reaches none of an organization's jobs, applications, matches, feeds, keys or members,
 //! and changes nothing of them.
 
+use std::time::Duration;
+
 use api::consumer::Consumer;
 use api::process::Parts;
 use domain::pairing::Decision::Like;
 use domain::Role;
 use hirestream_tests::client::text;
 use hirestream_tests::fixtures::rust_job;
-use hirestream_tests::{Market, TestEnv};
+use hirestream_tests::{eventually, Market, TestEnv};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -133,12 +135,25 @@ async fn no_endpoint_lets_one_organization_reach_anothers_data() {
     assert_eq!(theirs["matches"], json!([]), "{theirs}");
 
     // And Acme's data is as it was.
+    let applied_at = text(&applied, "position");
     let ours = app
-        .get(&acme, &format!("/applications/{application}"))
+        .get_after(&acme, &format!("/applications/{application}"), &applied_at)
         .await
         .expect(200);
     assert_eq!(ours["status"], "submitted", "{ours}");
-    let ours = app.get(&acme, &format!("/jobs/{job}")).await.expect(200);
+    let path = format!("/jobs/{job}");
+    let ours = eventually(
+        "Acme's job in the jobs view",
+        Duration::from_secs(30),
+        || {
+            let (app, acme, path) = (&app, &acme, &path);
+            async move {
+                let response = app.get(acme, path).await;
+                (response.status == 200).then_some(response.body)
+            }
+        },
+    )
+    .await;
     assert_eq!(ours["status"], "open", "{ours}");
     assert_ne!(ours["title"], "Ours now");
     let keys = app
