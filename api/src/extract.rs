@@ -552,6 +552,10 @@ mod tests {
             json!({"a": [1, 2.5, {"b": 300, "c": 0}], "d": 1e300, "e": "7.0"})
         );
         assert_eq!(super::with_integers(&json!({"a": [1, 2.5, "3.0"]})), None);
+        // Read exactly: a large integral number is not taken for a neighbour with a fraction.
+        let large: Value = serde_json::from_str(r#"{"up_to": 4496650350665346.0}"#).expect("json");
+        let rewritten = super::with_integers(&large).expect("rewritten");
+        assert_eq!(rewritten, br#"{"up_to":4496650350665346}"#);
     }
 
     #[tokio::test]
