@@ -6,7 +6,7 @@
 //! Without an OpenTelemetry layer (no exporter configured), spans carry no trace context:
 //! nothing here does anything, and an incoming `traceparent` is kept as it came.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry::trace::TraceContextExt;
@@ -53,11 +53,20 @@ pub fn continue_or_link<'a>(
     span: &tracing::Span,
     traceparents: impl IntoIterator<Item = Option<&'a str>>,
 ) {
+    // A batch's events mostly share a few traces: each distinct one is parsed once, and spans
+    // keep a bounded number of links.
+    const MOST_LINKS: usize = 128;
+    let mut seen = HashSet::new();
     let mut contexts: Vec<opentelemetry::trace::SpanContext> = Vec::new();
-    for context in traceparents.into_iter().flatten().filter_map(context_of) {
-        let span_context = context.span().span_context().clone();
-        if !contexts.contains(&span_context) {
-            contexts.push(span_context);
+    for traceparent in traceparents.into_iter().flatten() {
+        if contexts.len() == MOST_LINKS {
+            break;
+        }
+        if !seen.insert(traceparent) {
+            continue;
+        }
+        if let Some(context) = context_of(traceparent) {
+            contexts.push(context.span().span_context().clone());
         }
     }
     match contexts.as_slice() {
@@ -67,8 +76,7 @@ pub fn continue_or_link<'a>(
             let _ = span.set_parent(parent);
         }
         many => {
-            // Spans keep a bounded number of links.
-            for context in many.iter().take(128) {
+            for context in many {
                 span.add_link(context.clone());
             }
         }
